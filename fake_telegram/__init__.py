@@ -1,0 +1,30 @@
+"""A fake Telegram Bot API server with Telegram's real rules.
+
+The core (``FakeTelegram``) is a transport-free state machine: one long-poll slot
+per bot, 409 Conflicts with the 3 s throttle, offsets, webhooks, ghost polls.
+Transports carry HTTP to it: ``mocked``/``mount`` (respx, any httpx client in
+process), ``FakeTransport`` (an httpx transport), ``asgi_app`` (real HTTP through
+uvicorn) and ``fake_telegram.transports.aiogram.FakeSession``.
+"""
+
+from .core import DEFAULT_EPOCH, Bot, Exchange, FakeTelegram, RequestLog, Response, Rules, caller
+from .transports.asgi import asgi_app
+from .transports.httpx import API_URL, FakeTransport, mount, mocked
+from .updates_builder import message_update
+
+__all__ = [
+    "API_URL",
+    "DEFAULT_EPOCH",
+    "Bot",
+    "Exchange",
+    "FakeTelegram",
+    "FakeTransport",
+    "RequestLog",
+    "Response",
+    "Rules",
+    "asgi_app",
+    "caller",
+    "message_update",
+    "mocked",
+    "mount",
+]

@@ -1,0 +1,43 @@
+"""``fake-telegram serve``: the fake over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+
+from .core import FakeTelegram
+from .transports.asgi import asgi_app
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fake-telegram", description="A fake Telegram Bot API server.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the Bot API at http://HOST:PORT/bot<token>/<method>")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8081, help="port to bind (default: 8081)")
+    serve.add_argument("--seed", type=int, default=0, help="seed for update ids (default: 0)")
+    serve.add_argument(
+        "--token", action="append", dest="tokens", metavar="TOKEN",
+        help="accept only these tokens (repeatable); others get 401 Unauthorized",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    if not 0 < args.port < 65536:
+        parser.error(f"--port: expected 1..65535, got {args.port}")
+    return serve_forever(args.host, args.port, args.seed, args.tokens)
+
+
+def serve_forever(host: str, port: int, seed: int, tokens: list[str] | None) -> int:
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
+    # The adapter, not the core, ties the fake to real time: loop time is monotonic.
+    fake = FakeTelegram(clock=time.monotonic, seed=seed, epoch=time.time() - time.monotonic(), tokens=tokens)
+    print(f"fake Telegram Bot API on http://{host}:{port}/bot<token>/<method>", flush=True)
+    uvicorn.run(asgi_app(fake), host=host, port=port, access_log=False, lifespan="off", log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

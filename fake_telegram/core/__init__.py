@@ -1,0 +1,8 @@
+"""The transport-free fake: a pure state machine driven by the running loop's timers."""
+
+from .bot import Bot, Rules, Webhook
+from .envelope import Response
+from .log import Exchange, RequestLog, caller
+from .server import DEFAULT_EPOCH, FakeTelegram
+
+__all__ = ["DEFAULT_EPOCH", "Bot", "Exchange", "FakeTelegram", "RequestLog", "Response", "Rules", "Webhook", "caller"]

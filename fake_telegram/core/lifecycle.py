@@ -1,0 +1,56 @@
+"""close and logOut, and the gate every request passes first (telegram-bot-api.md §8)."""
+
+from __future__ import annotations
+
+from .bot import Bot
+from .envelope import Response, error, flood, ok
+from .log import Exchange
+from .params import Params
+from .updates import DEFAULT_ALLOWED
+
+LOGGED_OUT = error(400, "Logged out")  # no "Bad Request:" prefix (Client.cpp:16286-16288)
+RESTARTING = error(500, "Internal Server Error: restart")
+ALREADY_CLOSED = error(400, "Bad Request: the bot has already been closed")
+FRESH_LOGIN = 1800.0  # a bot authorized this recently lingers logged out until then
+
+
+def gate(bot: Bot, method: str) -> Response | None:
+    """What a closed, closing or logged-out bot answers before any method runs."""
+    now = bot.clock()
+    if bot.logged_out_until is not None:
+        if now < bot.logged_out_until:
+            return LOGGED_OUT
+        bot.logged_out_until = None
+        bot.start()
+    if bot.closing_until is not None and now < bot.closing_until:
+        return RESTARTING
+    if bot.closed:
+        if method == "close":
+            return ALREADY_CLOSED
+        bot.start()  # any other request logs the bot in again
+    return None
+
+
+def close(bot: Bot, exchange: Exchange, params: Params) -> Response:
+    now = bot.clock()
+    age = now - bot.started_at
+    if age < bot.rules.close_min_age:
+        return flood(max(1, int(bot.rules.close_min_age - age)))
+    bot.answer_poll()  # a pending long poll is answered normally
+    bot.closed = True
+    bot.closing_until = now + bot.rules.close_takes
+    return ok(True)
+
+
+def log_out(bot: Bot, exchange: Exchange, params: Params) -> Response:
+    now = bot.clock()
+    bot.answer_poll()
+    bot.queue.clear()
+    bot.queue.next_id = None
+    bot.webhook = None
+    bot.allowed = DEFAULT_ALLOWED
+    if now - bot.started_at > FRESH_LOGIN:
+        bot.logged_out_until = now + 1.0
+    else:
+        bot.logged_out_until = bot.started_at + FRESH_LOGIN
+    return ok(True)

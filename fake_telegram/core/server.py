@@ -1,0 +1,185 @@
+"""The fake Bot API server: routing, tokens, dispatch, updates and the control API.
+
+``FakeTelegram`` is transport-free: an adapter hands it the parts of an HTTP
+request and gets back an ``Exchange`` that is answered now or later. It never
+reads the wall clock and never opens a socket; every source of nondeterminism
+(clock, Unix epoch, PRNG for update ids) is passed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from . import lifecycle, messages, polling, webhooks
+from .bot import Bot, Clock, Rules
+from .envelope import NOT_FOUND, UNAUTHORIZED, Response, bare, error, ok
+from .log import Exchange, RequestLog, caller
+from .params import Params
+from .tokens import bot_id, secret_accepted
+from .updates import update_type
+from .wire import read_params, route, split_target
+
+Handler = Callable[[Bot, Exchange, Params], "Response | None"]
+DEFAULT_EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: Unix time at clock() == 0
+CONTROL_PREFIX = "/_fake/"
+
+HANDLERS: dict[str, Handler] = {
+    "getUpdates": polling.get_updates,
+    "setWebhook": webhooks.set_webhook,
+    "deleteWebhook": webhooks.delete_webhook,
+    "getWebhookInfo": webhooks.get_webhook_info,
+    "close": lifecycle.close,
+    "logOut": lifecycle.log_out,
+    **messages.HANDLERS,
+}
+
+
+def loop_time() -> float:
+    """The default clock: the running loop's, so virtual-time loops make polls elapse virtually."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        raise RuntimeError("FakeTelegram's default clock needs a running asyncio loop") from None
+
+
+class FakeTelegram:
+    def __init__(
+        self,
+        *,
+        clock: Clock = loop_time,
+        seed: int | random.Random = 0,
+        epoch: float = DEFAULT_EPOCH,
+        tokens: Iterable[str] | None = None,
+        rules: Rules = Rules(),
+    ):
+        self.clock = clock
+        self.rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        self.epoch = epoch
+        self.allowed_tokens = None if tokens is None else frozenset(tokens)
+        self.rules = rules
+        self.log = RequestLog()
+        self.bots: dict[tuple[str, bool], Bot] = {}
+        self._handlers = {name.lower(): (name, handler) for name, handler in HANDLERS.items()}
+
+    # -- the Bot API ---------------------------------------------------------
+
+    def receive(
+        self,
+        verb: str,
+        target: str,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+        *,
+        who: str | None = None,
+    ) -> Exchange:
+        """Take one HTTP request (``target`` is path plus query); answer now or later.
+
+        ``headers`` must have lower-case names. ``who`` overrides the caller context
+        variable that the harness sets per simulated instance.
+        """
+        path, query = split_target(target)
+        headers = headers or {}
+        if path.startswith(CONTROL_PREFIX):
+            exchange = Exchange(-1, self.clock(), who or caller.get(), None, path, {})
+            exchange.answer(self._control(verb, path, body), exchange.at)
+            return exchange
+        exchange = Exchange(len(self.log), self.clock(), who or caller.get(), None, "", {})
+        self.log.entries.append(exchange)
+        response = self._dispatch(exchange, verb, path, query, headers, body)
+        if response is not None:
+            exchange.answer(response, exchange.at)
+        return exchange
+
+    def _dispatch(
+        self, exchange: Exchange, verb: str, path: str, query: str, headers: Mapping[str, str], body: bytes
+    ) -> Response | None:
+        if verb not in ("GET", "POST"):
+            return bare(501)
+        params = read_params(query, headers, body)
+        if isinstance(params, Response):
+            return params
+        exchange.params = params.as_dict()
+        where = route(path)
+        if where is None:
+            return NOT_FOUND
+        exchange.token = where.token
+        name = where.method or params.text("method")
+        canonical, handler = self._handlers.get(name.lower(), (name, None))
+        exchange.method = canonical
+        if handler is None or bot_id(where.token) is None:
+            return NOT_FOUND
+        if not self._accepts(where.token):
+            return UNAUTHORIZED
+        bot = self.bot(where.token, test_dc=where.test_dc)
+        return lifecycle.gate(bot, name.lower()) or handler(bot, exchange, params)
+
+    def _accepts(self, token: str) -> bool:
+        if self.allowed_tokens is not None:
+            return token in self.allowed_tokens
+        return secret_accepted(token)
+
+    def bot(self, token: str, *, test_dc: bool = False) -> Bot:
+        """The server-side state of a bot, created on first use."""
+        key = (token, test_dc)
+        bot = self.bots.get(key)
+        if bot is None:
+            ident = bot_id(token)
+            if ident is None:
+                raise ValueError(f"malformed bot token {token!r}: expected '<bot id>:<secret>'")
+            bot = self.bots[key] = Bot(token, ident, self.rng, self.clock, self.epoch, self.rules)
+        return bot
+
+    def outbox(self, token: str | None = None) -> list[Exchange]:
+        """Everything sent (sendMessage and the like), in arrival order."""
+        sent = [e for b in self.bots.values() if token is None or b.token == token for e in b.outbox]
+        return sorted(sent, key=lambda e: e.id)
+
+    # -- control ---------------------------------------------------------------
+
+    def push(self, token: str, updates: dict[str, Any] | list[dict[str, Any]]) -> list[int | None]:
+        """Queue updates for a bot; the server assigns update_id.
+
+        Returns the ids in order; ``None`` for an update Telegram would not queue
+        (filtered by allowed_updates, already expired, or over capacity).
+        """
+        batch = updates if isinstance(updates, list) else [updates]
+        kinds = [_kind(u) for u in batch]
+        bot = self.bot(token)
+        now = bot.unix()
+        ids: list[int | None] = []
+        for update, kind in zip(batch, kinds, strict=True):
+            ids.append(bot.queue.push(update, kind, now) if kind in bot.allowed else None)
+        if any(i is not None for i in ids):
+            bot.updates_arrived()
+        return ids
+
+    def _control(self, verb: str, path: str, body: bytes) -> Response:
+        """``POST /_fake/bot<token>/updates`` and ``GET /_fake/bot<token>/log``."""
+        where = route(path[len(CONTROL_PREFIX) - 1 :])
+        if path == "/_fake/log" and verb == "GET":
+            return ok(self.log.to_json())
+        if where is None or bot_id(where.token) is None:
+            return NOT_FOUND
+        if where.method == "log" and verb == "GET":
+            return ok(self.log.to_json(where.token))
+        if where.method == "updates" and verb == "POST":
+            try:
+                return ok(self.push(where.token, json.loads(body or b"null")))
+            except (ValueError, TypeError) as exc:
+                return error(400, f"Bad Request: {exc}")
+        return NOT_FOUND
+
+
+def _kind(update: Any) -> str:
+    if not isinstance(update, dict):
+        raise TypeError(f"an update must be a JSON object, got {type(update).__name__}")
+    if "update_id" in update:
+        raise ValueError("update_id is assigned by the server; leave it out")
+    kind = update_type(update)
+    if kind is None:
+        raise ValueError(f"an update needs one of the update type fields (e.g. 'message'), got {sorted(update)}")
+    return kind

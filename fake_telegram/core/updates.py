@@ -1,0 +1,182 @@
+"""A bot's update queue: ids, expiry, capacity and confirmation (telegram-bot-api.md §3.3, §7).
+
+Ids start at a random value and then grow by exactly one per queued update; a
+read never confirms anything, only a later offset above an id deletes it.
+Expired updates are dropped lazily, on every read and count.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from .envelope import dumps
+
+UPDATE_TYPES = (
+    "message", "edited_message", "channel_post", "edited_channel_post", "inline_query",
+    "chosen_inline_result", "callback_query", "custom_event", "custom_query", "shipping_query",
+    "pre_checkout_query", "poll", "poll_answer", "my_chat_member", "chat_member",
+    "chat_join_request", "chat_boost", "removed_chat_boost", "message_reaction",
+    "message_reaction_count", "business_connection", "business_message",
+    "edited_business_message", "deleted_business_messages", "purchased_paid_media",
+    "managed_bot", "guest_message",
+)  # fmt: skip
+_BY_LOWER = {name.lower(): name for name in UPDATE_TYPES}
+DEFAULT_ALLOWED = frozenset(UPDATE_TYPES) - {"chat_member", "message_reaction", "message_reaction_count"}
+
+DAY = 86400.0
+_DATED = {  # expire a day after the object's own date; not queued at all when already past
+    "message", "edited_message", "channel_post", "edited_channel_post", "business_message",
+    "edited_business_message", "guest_message", "my_chat_member", "chat_member",
+    "chat_join_request", "chat_boost", "removed_chat_boost", "message_reaction",
+    "message_reaction_count",
+}  # fmt: skip
+_LIFETIME = {
+    "inline_query": 30.0,
+    "chosen_inline_result": 600.0,
+    "custom_event": 600.0,
+    "callback_query": 150.0,
+    "shipping_query": 150.0,
+    "pre_checkout_query": 150.0,
+}
+WEEK = 7 * DAY
+FIRST_ID_MIN, FIRST_ID_MAX = 2_000_001, 1_000_000_000
+ID_LIMIT = 2_000_000_000
+MAX_UPDATES = 100_000
+MAX_TOTAL_BYTES = 128 << 20
+MAX_UPDATE_BYTES = 512 << 10
+MAX_RESULT_BYTES = 4 << 20
+PAST_WINDOW = 100_000
+FUTURE_WINDOW = 10
+
+
+def parse_allowed(text: str) -> frozenset[str] | None:
+    """The new allowed_updates set, or None to keep the current one (§7.4)."""
+    if text == "":
+        return None
+    try:
+        names = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return None
+    chosen = frozenset(_BY_LOWER[n.lower()] for n in names if n.lower() in _BY_LOWER)
+    return chosen or DEFAULT_ALLOWED
+
+
+def update_type(update: dict[str, Any]) -> str | None:
+    for key in update:
+        if key != "update_id" and key in _BY_LOWER.values():
+            return key
+    return None
+
+
+def expiry(kind: str, update: dict[str, Any], now: float) -> float:
+    """Unix time after which Telegram no longer delivers this update."""
+    if kind in _DATED:
+        body = update.get(kind)
+        date = None
+        if isinstance(body, dict):
+            date = body.get("edit_date") or body.get("date")
+        return (date if isinstance(date, (int, float)) else now) + DAY
+    return now + _LIFETIME.get(kind, DAY)
+
+
+@dataclass(slots=True)
+class Queued:
+    update_id: int
+    kind: str
+    expires_at: float
+    tail: bytes  # the update's JSON after its update_id field
+
+    def render(self) -> bytes:
+        """``{"update_id":N,`` then a literal newline, as WebhookActor.h:226-237 writes it."""
+        return b'{"update_id":%d,\n%s' % (self.update_id, self.tail)
+
+
+class UpdateQueue:
+    __slots__ = ("_entries", "_rng", "next_id", "last_push", "_bytes")
+
+    def __init__(self, rng: random.Random):
+        self._entries: deque[Queued] = deque()
+        self._rng = rng
+        self.next_id: int | None = None  # None: no remembered tail, start anywhere
+        self.last_push: float | None = None
+        self._bytes = 0
+
+    @property
+    def exists(self) -> bool:
+        return self.next_id is not None
+
+    def push(self, update: dict[str, Any], kind: str, now: float) -> int | None:
+        """Queue an update; its id, or None when Telegram would silently drop it."""
+        expires_at = expiry(kind, update, now)
+        if expires_at <= now:
+            return None
+        rest = {k: v for k, v in update.items() if k != "update_id"}
+        tail = dumps(rest)[1:].encode()
+        if len(tail) > MAX_UPDATE_BYTES or len(self._entries) >= MAX_UPDATES:
+            return None
+        if self._bytes + len(tail) > MAX_TOTAL_BYTES:
+            return None
+        self.purge(now)
+        stale = self.last_push is not None and now - self.last_push > WEEK and not self._entries
+        if self.next_id is None or stale:
+            self.next_id = self._rng.randint(FIRST_ID_MIN, FIRST_ID_MAX)
+        elif self.next_id >= ID_LIMIT:
+            self.clear()
+            self.next_id = self._rng.randint(FIRST_ID_MIN, FIRST_ID_MAX)
+        update_id = self.next_id
+        self.next_id += 1
+        self.last_push = now
+        self._entries.append(Queued(update_id, kind, expires_at, tail))
+        self._bytes += len(tail)
+        return update_id
+
+    def purge(self, now: float) -> None:
+        if any(e.expires_at <= now for e in self._entries):
+            kept = [e for e in self._entries if e.expires_at > now]
+            self._entries = deque(kept)
+            self._bytes = sum(len(e.tail) for e in kept)
+
+    def clear(self, keep: int = 0) -> None:
+        """Delete all but the newest ``keep`` updates; numbering continues (§3.3, §7.2)."""
+        while len(self._entries) > keep:
+            self._bytes -= len(self._entries.popleft().tail)
+
+    def confirm_below(self, offset: int) -> None:
+        entries = self._entries
+        while entries and entries[0].update_id < offset:
+            self._bytes -= len(entries.popleft().tail)
+
+    def in_window(self, offset: int) -> bool:
+        """Whether a positive offset is "normal" (TQueue.cpp:221-313); else read from the head."""
+        if self.next_id is None or offset >= ID_LIMIT:
+            return False
+        head = self._entries[0].update_id if self._entries else self.next_id
+        return head - PAST_WINDOW <= offset <= self.next_id + FUTURE_WINDOW
+
+    def read(self, from_id: int, limit: int, now: float) -> list[Queued]:
+        self.purge(now)
+        out: list[Queued] = []
+        size = 0
+        for entry in self._entries:
+            if len(out) >= limit:
+                break
+            if entry.update_id < from_id:
+                continue
+            size += 50 + len(entry.tail) + 16
+            if size > MAX_RESULT_BYTES and out:
+                break
+            out.append(entry)
+        return out
+
+    def pending(self, now: float) -> int:
+        self.purge(now)
+        return len(self._entries)
+
+    def ids(self) -> list[int]:
+        return [e.update_id for e in self._entries]

@@ -1,0 +1,115 @@
+"""setWebhook, deleteWebhook and getWebhookInfo (telegram-bot-api.md §6).
+
+The fake never connects to a webhook: a URL that passes validation is "verified"
+at once, and updates simply stay queued (docs/fidelity.md).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from .bot import Bot, Webhook
+from .envelope import CONFLICT_SET_WEBHOOK, Response, error, flood, ok
+from .log import Exchange
+from .params import Params
+from .updates import DEFAULT_ALLOWED, UPDATE_TYPES, parse_allowed
+
+SET_WEBHOOK_INTERVAL = 1.0
+WEBHOOK_PORTS = (80, 88, 443, 8443)
+_SECRET = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def set_webhook(bot: Bot, exchange: Exchange, params: Params) -> Response | None:
+    return _change(bot, exchange, params, params.text("url"))
+
+
+def delete_webhook(bot: Bot, exchange: Exchange, params: Params) -> Response | None:
+    return _change(bot, exchange, params, "")
+
+
+def _change(bot: Bot, exchange: Exchange, params: Params, url: str) -> Response:
+    """The one handler both methods share (Client.cpp:15726-15798), step by step."""
+    now = bot.clock()
+    if url:
+        if now < bot.last_set_webhook_at + SET_WEBHOOK_INTERVAL:
+            return flood(1)
+        bot.last_set_webhook_at = now
+    max_connections = params.integer("max_connections", 40, 1, 100)
+    ip_address = params.text("ip_address")
+    secret = params.text("secret_token")
+    has_certificate = "certificate" in params.files
+    drop = params.boolean("drop_pending_updates")
+    allowed = parse_allowed(params.text("allowed_updates")) if url else None
+    wanted = Webhook(url, max_connections, ip_address, secret, has_certificate) if url else None
+
+    current = bot.webhook
+    if current == wanted and not has_certificate and not drop:
+        if allowed is not None:
+            bot.allowed = allowed
+        return ok(True, "Webhook is already set" if url else "Webhook is already deleted")
+
+    if url:
+        bot.kick(exchange, CONFLICT_SET_WEBHOOK)  # before the URL is even validated
+    bot.webhook = None  # an existing webhook is closed first
+    if drop:
+        bot.queue.clear()
+    if wanted is None:
+        return ok(True, "Webhook was deleted" if current is not None else "Webhook is already deleted")
+    problem = _check_url(url) or _check_secret(secret)
+    if problem is not None:
+        return problem
+    if allowed is not None:
+        bot.allowed = allowed
+    bot.webhook = wanted
+    return ok(True, "Webhook was set")
+
+
+def _check_url(url: str) -> Response | None:
+    if "://" not in url:
+        url = "https://" + url
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return error(400, "Bad Request: invalid webhook URL specified")
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return error(400, "Bad Request: invalid webhook URL specified")
+    if parts.scheme.lower() != "https":
+        return error(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+    if (port or 443) not in WEBHOOK_PORTS:
+        return error(400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
+    try:
+        address = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        return None
+    if address.version == 6:
+        return error(400, "Bad Request: bad webhook: IPv6-only addresses are not allowed")
+    if not address.is_global:
+        return error(400, f"Bad Request: bad webhook: IP address {address} is reserved")
+    return None
+
+
+def _check_secret(secret: str) -> Response | None:
+    if len(secret) > 256:
+        return error(400, "Bad Request: secret token is too long")
+    if not _SECRET.fullmatch(secret):
+        return error(400, "Bad Request: secret token contains unallowed characters")
+    return None
+
+
+def get_webhook_info(bot: Bot, exchange: Exchange, params: Params) -> Response:
+    """Fields in the server's order, each present only when its rule says (§6.4)."""
+    hook = bot.webhook
+    info: dict[str, object] = {
+        "url": hook.url if hook else "",
+        "has_custom_certificate": bool(hook and hook.has_certificate),
+        "pending_update_count": bot.queue.pending(bot.unix()),
+    }
+    if hook is not None:
+        info["max_connections"] = hook.max_connections
+        info["ip_address"] = hook.ip_address or "<unknown>"
+    if bot.allowed != DEFAULT_ALLOWED:
+        info["allowed_updates"] = [t for t in UPDATE_TYPES if t in bot.allowed]
+    return ok(info)

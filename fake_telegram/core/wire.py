@@ -1,0 +1,171 @@
+"""From an HTTP request to a Bot API call (telegram-bot-api.md §1).
+
+Routing is ``/bot<token>[/test]/<method>``; parameters come from the query string
+first and then the body (urlencoded, JSON or multipart, chosen by a substring of
+Content-Type), so the URL wins on duplicate keys. A malformed body is not an
+error: whatever parsed before the fault is kept. Only size and encoding problems
+get a bare status line.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote, unquote_plus
+
+from .envelope import Response, bare
+from .params import Params
+
+MAX_PARAMS_BYTES = 1 << 20
+MAX_FILES = 50
+_DECODER = json.JSONDecoder()
+_WS = " \t\n\r"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    token: str
+    test_dc: bool
+    method: str
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """Path (URL-decoded, ended by ``#``) and raw query string."""
+    path, _, query = target.partition("?")
+    if "#" in query:
+        query = query.partition("#")[0]
+    path = path.partition("#")[0]
+    return unquote(path, errors="replace"), query
+
+
+def route(path: str) -> Route | None:
+    """``None`` where the hosted server answers 404 ``Not Found`` (HttpConnection.cpp:28-47)."""
+    if not path.startswith("/bot"):
+        return None
+    token, sep, rest = path[4:].partition("/")
+    if not sep:
+        return None
+    test_dc = rest == "test" or rest.startswith("test/")
+    if test_dc:
+        rest = rest[5:]
+    return Route(token, test_dc, rest)
+
+
+def read_params(query: str, headers: Mapping[str, str], body: bytes) -> Params | Response:
+    """Parameters of a request, or the bare status the HTTP parser would send."""
+    values: dict[str, str] = {}
+    files: dict[str, int] = {}
+    _add_urlencoded(values, query)
+    if body:
+        encoding = headers.get("content-encoding", "identity").strip().lower()
+        if encoding in ("gzip", "deflate"):
+            try:
+                body = zlib.decompress(body, 47 if encoding == "gzip" else 15)
+            except zlib.error:
+                try:
+                    body = zlib.decompress(body, -15)
+                except zlib.error:
+                    return bare(400)
+        elif encoding not in ("identity", ""):
+            return bare(415)
+        content_type = headers.get("content-type", "")
+        lowered = content_type.lower()
+        if "multipart/form-data" in lowered:
+            if not _add_multipart(values, files, content_type, body):
+                return bare(413)
+        elif "application/x-www-form-urlencoded" in lowered:
+            _add_urlencoded(values, body.decode("utf-8", "replace"))
+        elif "application/json" in lowered:
+            _add_json(values, body.decode("utf-8", "replace"))
+    if sum(len(k) + len(v) for k, v in values.items()) > MAX_PARAMS_BYTES:
+        return bare(413)
+    return Params(values, files)
+
+
+def _add_urlencoded(values: dict[str, str], text: str) -> None:
+    for pair in text.split("&"):
+        if not pair:
+            continue
+        key, _, value = pair.partition("=")
+        values.setdefault(unquote_plus(key, errors="replace"), unquote_plus(value, errors="replace"))
+
+
+def _add_json(values: dict[str, str], text: str) -> None:
+    """Top-level object: strings unescaped, any other value kept as its raw JSON text."""
+    i = _skip(text, 0)
+    try:
+        if text.startswith('"', i):
+            value, _ = _DECODER.raw_decode(text, i)
+            values.setdefault("content", value)
+            return
+        if not text.startswith("{", i):
+            return
+        i = _skip(text, i + 1)
+        if text.startswith("}", i):
+            return
+        while True:
+            if not text.startswith('"', i):
+                return
+            key, i = _DECODER.raw_decode(text, i)
+            i = _skip(text, i)
+            if not text.startswith(":", i):
+                return
+            start = _skip(text, i + 1)
+            value, i = _DECODER.raw_decode(text, start)
+            values.setdefault(key, value if isinstance(value, str) else text[start:i])
+            i = _skip(text, i)
+            if not text.startswith(",", i):
+                return
+            i = _skip(text, i + 1)
+    except (ValueError, RecursionError):
+        return  # malformed: keep what parsed so far (HttpReader.cpp:225-229)
+
+
+def _skip(text: str, i: int) -> int:
+    while i < len(text) and text[i] in _WS:
+        i += 1
+    return i
+
+
+def _add_multipart(values: dict[str, str], files: dict[str, int], content_type: str, body: bytes) -> bool:
+    """Parts with a filename are files (at most 50); other parts are parameters."""
+    boundary = _header_param(content_type, "boundary")
+    if not boundary:
+        return True
+    delimiter = b"--" + boundary.encode("latin-1", "replace")
+    for chunk in body.split(delimiter)[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, sep, data = chunk.partition(b"\r\n\r\n")
+        if not sep:
+            continue
+        if data.endswith(b"\r\n"):
+            data = data[:-2]
+        disposition = ""
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-disposition":
+                disposition = value
+        field = _header_param(disposition, "name")
+        if field is None:
+            continue
+        if _header_param(disposition, "filename") is not None:
+            if len(files) >= MAX_FILES:
+                return False
+            files.setdefault(field, len(data))
+        else:
+            values.setdefault(field, data.decode("utf-8", "replace"))
+    return True
+
+
+def _header_param(header: str, name: str) -> str | None:
+    for part in header.split(";")[1:]:
+        key, sep, value = part.strip().partition("=")
+        if sep and key.strip().lower() == name:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            return value
+    return None

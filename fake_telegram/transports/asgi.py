@@ -1,0 +1,97 @@
+"""Real HTTP: an ASGI app (served by uvicorn) in front of the core.
+
+A client that disconnects during a long poll frees nothing: its request stays in
+the slot as a ghost (telegram-bot-api.md §9); the log marks it abandoned. The
+``X-Fake-Caller`` header names the caller where no context variable can travel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from ..core import FakeTelegram
+from ..core.envelope import Response, bare
+
+MAX_BODY = 64 << 20
+log = logging.getLogger("fake_telegram")
+
+Scope = dict[str, Any]
+
+
+def asgi_app(fake: FakeTelegram):  # type: ignore[no-untyped-def]
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            return
+        body, complete = await _read_body(receive)
+        if not complete:
+            await _send(send, bare(413))
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        target = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        if scope.get("query_string"):
+            target += "?" + scope["query_string"].decode("latin-1")
+        exchange = fake.receive(scope["method"], target, headers, body, who=headers.get("x-fake-caller"))
+        response = exchange.response
+        if response is None:
+            waiting = asyncio.ensure_future(exchange.reply(None, fake.clock))
+            gone = asyncio.ensure_future(_disconnected(receive))
+            await asyncio.wait((waiting, gone), return_when=asyncio.FIRST_COMPLETED)
+            gone.cancel()
+            if not waiting.done():
+                waiting.cancel()  # marks the exchange abandoned; the server side stays
+                return
+            response = waiting.result()
+        log.info(
+            "%s %s %s -> %d (%s)",
+            exchange.caller,
+            scope["method"],
+            _masked(target),
+            response.status,
+            response.description or "ok",
+        )
+        await _send(send, response)
+
+    return app
+
+
+async def _read_body(receive: Any) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"".join(chunks), True
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return b"", False
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks), True
+
+
+async def _disconnected(receive: Any) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _send(send: Any, response: Response) -> None:
+    headers = [(k.encode(), v.encode()) for k, v in response.headers if k != "content-length"]
+    headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def _masked(target: str) -> str:
+    """Log lines never carry a bot's secret."""
+    if target.startswith("/bot") and ":" in target:
+        head, _, rest = target.partition(":")
+        return head + ":***" + (rest[rest.find("/") :] if "/" in rest else "")
+    return target
