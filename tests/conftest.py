@@ -122,7 +122,7 @@ def run_in_process(scenario: Scenario, **fake_kwargs: Any) -> FakeTelegram:
         async with httpx.AsyncClient(transport=transport, base_url="https://api.telegram.org", timeout=60) as client:
             await scenario(Api(client, fake, asyncio.get_running_loop().time))
 
-    run(main(), horizon=100_000)
+    run(main(), horizon=30 * 86400)
     return fake
 
 

@@ -98,7 +98,7 @@ class Queued:
 
 
 class UpdateQueue:
-    __slots__ = ("_entries", "_rng", "next_id", "last_push", "_bytes")
+    __slots__ = ("_bytes", "_entries", "_next_expiry", "_rng", "last_push", "next_id")
 
     def __init__(self, rng: random.Random):
         self._entries: deque[Queued] = deque()
@@ -106,6 +106,7 @@ class UpdateQueue:
         self.next_id: int | None = None  # None: no remembered tail, start anywhere
         self.last_push: float | None = None
         self._bytes = 0
+        self._next_expiry = float("inf")  # no entry expires before this
 
     @property
     def exists(self) -> bool:
@@ -134,13 +135,17 @@ class UpdateQueue:
         self.last_push = now
         self._entries.append(Queued(update_id, kind, expires_at, tail))
         self._bytes += len(tail)
+        self._next_expiry = min(self._next_expiry, expires_at)
         return update_id
 
     def purge(self, now: float) -> None:
-        if any(e.expires_at <= now for e in self._entries):
-            kept = [e for e in self._entries if e.expires_at > now]
-            self._entries = deque(kept)
-            self._bytes = sum(len(e.tail) for e in kept)
+        """Drop expired updates; a no-op unless the earliest expiry has passed."""
+        if now < self._next_expiry:
+            return
+        kept = [e for e in self._entries if e.expires_at > now]
+        self._entries = deque(kept)
+        self._bytes = sum(len(e.tail) for e in kept)
+        self._next_expiry = min((e.expires_at for e in kept), default=float("inf"))
 
     def clear(self, keep: int = 0) -> None:
         """Delete all but the newest ``keep`` updates; numbering continues (§3.3, §7.2)."""

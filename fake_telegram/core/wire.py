@@ -32,11 +32,9 @@ class Route:
 
 
 def split_target(target: str) -> tuple[str, str]:
-    """Path (URL-decoded, ended by ``#``) and raw query string."""
+    """Path (URL-decoded, ended by ``?`` or ``#``) and raw query string (ended by ``#``)."""
+    target = target.partition("#")[0]
     path, _, query = target.partition("?")
-    if "#" in query:
-        query = query.partition("#")[0]
-    path = path.partition("#")[0]
     return unquote(path, errors="replace"), query
 
 
