@@ -1,0 +1,681 @@
+"""Fuzzing the fake Bot API: whatever arrives, the answer is Telegram-shaped.
+
+Every example is a short session of requests (verb, path, query, headers, body,
+a virtual-time gap before it, and whether the client waits for the answer before
+sending the next one) against one ``FakeTelegram``, run on the virtual-time loop
+so long polls and held 409s complete. Everything is drawn before the loop starts.
+
+The properties (telegram-bot-api.md §1, §2):
+
+* nothing escapes: no exception from ``receive``, from a timer, or from the ASGI app;
+* every request is answered, either with the JSON envelope, compact, keys in the
+  server's order, status == ``error_code`` (200 for ok), ``Retry-After`` iff
+  ``parameters.retry_after``, or with one of the bare statuses the HTTP parser
+  sends (413, 415, 400 for a broken Content-Encoding, 501 for a verb other than
+  GET/POST) and an empty body; no other 5xx is ever bare;
+* through the ASGI app, the same session gets byte-for-byte the answers the core
+  gives directly, except what only a socket can cause (a body over the size
+  limit, a client that hangs up);
+* the core never reads the wall clock (``time`` is patched to raise).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import json
+import re
+import zlib
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+from urllib.parse import quote, quote_plus, unquote
+
+import pytest
+from conftest import OTHER_TOKEN, TOKEN
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fake_telegram import FakeTelegram, asgi_app
+from fake_telegram.core.envelope import Response
+from fake_telegram.transports import asgi
+from simbot.sim import run
+
+HORIZON = 100_000.0
+BARE_STATUSES = {400, 413, 415, 501}
+ASGI_MAX_BODY = 4096  # patched over asgi.MAX_BODY so the adapter's own 413 gets exercised
+
+# -- strategies ------------------------------------------------------------------
+
+
+def weighted(*choices: tuple[int, Any]) -> st.SearchStrategy[Any]:
+    """Pick a strategy (or a plain value) with the given weights; shrinks toward the first."""
+    table = [c if isinstance(c, st.SearchStrategy) else st.just(c) for w, c in choices for _ in range(w)]
+    return st.sampled_from(table).flatmap(lambda s: s)
+
+
+METHODS = (
+    "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo", "getMe", "sendMessage",
+    "close", "logOut", "sendChatAction", "getMyCommands",
+)  # fmt: skip
+BAD_TOKENS = (
+    "",
+    "123456",  # no ':'
+    "123:short",  # well-formed, secret too short: 401
+    "0123:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",  # leading zero
+    "abc:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+    "-5:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+    ":AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+    "18014398509481984:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",  # 2**54
+    TOKEN + "A" * 60,  # longer than 80
+    TOKEN[:-1] + "!",  # not base64url: 401
+    TOKEN + " ",
+)
+PARAM_NAMES = (
+    "offset", "limit", "timeout", "url", "drop_pending_updates", "allowed_updates", "chat_id",
+    "text", "method", "max_connections", "secret_token", "ip_address", "certificate",
+)  # fmt: skip
+ODD_VALUES = (
+    "", "0", "1", "-1", "2", "3", "50", "51", "100", "101", "-100", "2147483647", "2147483648",
+    "-2147483649", "99999999999999999999999", "1.9", " 5", "5 ", "+5", "abc", "12abc", "null",
+    "true", "True", " yes ", "no", "[]", '["message"]', '["MESSAGE","callback_query","bogus"]',
+    '["chat_member"]', "[1]", '"message"', "{}", "[" * 3000, "[" * 3000 + "]" * 3000,
+    "https://example.com/hook", "https://example.com:8443/x", "http://example.com", "example.com",
+    "https://127.0.0.1/", "https://8.8.8.8:88/", "https://[::1]/", "https://[2001:db8::1]:443/",
+    "https://example.com:1234/", "https://", "ftp://example.com", "https://exa mple.com",
+    "https://[bad/", "https://a:b@c:99999/", "secret_OK-1", "bad secret!", "s" * 300, "%", "%zz",
+    "%E9", "+", "é", "😀", "\x00", "-1000000000001",
+)  # fmt: skip
+RAW_JSON = (  # member values a JSON body may carry that json.dumps would never write
+    '"\\ud800"', '"x\\udc00y"', '"\\ud83d\\ude00"', '"\\u0000"', "1e999", "-1e999", "-0", "NaN",
+    "Infinity", "0x10", "01", "1" * 400, "[" * 3000 + "]" * 3000, "[" * 3000, "{", '"unterminated',
+)  # fmt: skip
+PUSHES = (  # well-formed control-API bodies, so polls get woken and queues fill
+    '[{"message":{"message_id":1,"text":"hi","chat":{"id":1,"type":"private"}}}]',
+    '{"callback_query":{"id":"1","data":"x"}}',
+    '[{"inline_query":{"id":"2"}},{"chat_member":{}},{"poll":{"id":"3"}}]',
+    '[{"message":{"date":1,"text":"expired"}}]',
+    "[]",
+)
+CONTENT_TYPES = (
+    "application/x-www-form-urlencoded", "application/json", "APPLICATION/JSON; charset=utf-8",
+    "multipart/form-data", "multipart/form-data; boundary=", "text/plain", "application/octet-stream",
+    "application/jsonx-www-form-urlencoded", "",
+)  # fmt: skip
+ENCODINGS = ("gzip", "deflate", "identity", "", "GZIP ", "br", "x-junk", "gzip, deflate", "chunked")
+GAPS = (0.0, 0.0, 0.0, 0.0, 0.001, 0.001, 0.01, 0.04, 0.5, 1.0, 2.9, 3.0, 3.1, 50.0, 601.0, 1801.0)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def wire(text: str, quoted: bool) -> bytes:
+    """Text as it could appear in a request line: percent-encoded, or its raw UTF-8 bytes."""
+    return quote(text, safe="").encode() if quoted else text.encode("utf-8", "surrogatepass")
+
+
+def latin1(text: str) -> str:
+    """What a header value looks like once an ASGI server decoded its bytes as latin-1."""
+    return text.encode("utf-8", "surrogatepass").decode("latin-1")
+
+
+@st.composite
+def method_names(draw: st.DrawFn) -> str:
+    kind = draw(st.integers(0, 11))
+    if kind >= 4:
+        name = draw(st.sampled_from(METHODS))
+        if kind >= 9:  # random case: method names are case-insensitive (§1.1)
+            mask = draw(st.integers(0, 2**16 - 1))
+            name = "".join(c.upper() if mask >> i & 1 else c.lower() for i, c in enumerate(name))
+        return name
+    return draw(
+        st.sampled_from(("", "getme/extra", "test", "getUpdates#frag", "getMe?", "getUpdates%00"))
+        if kind < 2
+        else st.text(max_size=12)
+    )
+
+
+@st.composite
+def paths(draw: st.DrawFn) -> tuple[bytes, str]:
+    """A raw request path and its kind ("api", "updates", "control" or "junk")."""
+    quoted = draw(weighted((5, False), (1, True)))
+    token = wire(draw(weighted((6, TOKEN), (2, OTHER_TOKEN), (2, st.sampled_from(BAD_TOKENS)), (1, st.text(max_size=16)))), quoted)  # fmt: skip
+    kind = draw(weighted((12, "api"), (1, "test"), (1, "bare"), (3, "updates"), (1, "log"), (1, "control"), (2, "junk")))  # fmt: skip
+    if kind in ("api", "test"):
+        method = wire(draw(method_names()), quoted and draw(st.booleans()))
+        return b"/bot" + token + (b"/test/" if kind == "test" else b"/") + method, "api"
+    if kind == "bare":
+        return b"/bot" + token, "api"
+    if kind == "updates":
+        return b"/_fake/bot" + token + b"/updates", "updates"
+    if kind == "log":
+        return draw(st.sampled_from((b"/_fake/bot" + token + b"/log", b"/_fake/log"))), "control"
+    if kind == "control":
+        return b"/_fake/" + wire(draw(st.text(max_size=10)), quoted), "control"
+    junk = st.sampled_from((
+        "/", "", "/Bot" + TOKEN + "/getMe", "/file/bot" + TOKEN + "/x", "//bot", "/bot/", "/bot//getMe",
+        "http://api.telegram.org/bot" + TOKEN + "/getMe", "*", "/_fake", "/%5Ffake/log",
+    ))  # fmt: skip
+    return wire(draw(junk | st.text(max_size=16)), quoted), "junk"
+
+
+@st.composite
+def form(draw: st.DrawFn) -> bytes:
+    """``a=b&c=d`` with odd keys and values, percent-encoded or raw (§1.3)."""
+    pairs = draw(
+        st.lists(
+            st.tuples(
+                weighted((4, st.sampled_from(PARAM_NAMES)), (1, st.text(max_size=6))),
+                weighted((3, st.sampled_from(ODD_VALUES)), (1, st.text(max_size=12)), (1, st.integers().map(str))),
+                weighted((6, True), (1, False)),  # with '='
+            ),
+            max_size=4,
+        )
+    )
+    quoted = draw(st.booleans())
+    encode = (lambda s: quote_plus(s).encode()) if quoted else (lambda s: wire(s, False))
+    return b"&".join(encode(k) + (b"=" + encode(v) if eq else b"") for k, v, eq in pairs)
+
+
+@st.composite
+def json_body(draw: st.DrawFn) -> bytes:
+    """A top-level object (mostly) with arbitrary or odd values; sometimes not an object or broken."""
+    shape = draw(weighted((6, "object"), (1, "value"), (1, "junk")))
+    if shape == "value":
+        text = json.dumps(draw(JSON_VALUES))
+    elif shape == "junk":
+        text = draw(st.sampled_from(RAW_JSON) | st.text(max_size=20))
+    else:
+        members = draw(
+            st.lists(
+                st.tuples(
+                    weighted((4, st.sampled_from(PARAM_NAMES)), (1, st.text(max_size=6))),
+                    weighted(
+                        (3, st.sampled_from(ODD_VALUES).map(json.dumps)),
+                        (2, JSON_VALUES.map(json.dumps)),
+                        (1, st.sampled_from(RAW_JSON)),
+                    ),
+                ),
+                max_size=4,
+            )
+        )
+        comma, colon = draw(st.sampled_from(((",", ":"), (", ", ": "), (" ,\n", "\t:\r"))))
+        text = "{" + comma.join(json.dumps(k) + colon + v for k, v in members) + "}"
+    data = text.encode("utf-8", "surrogatepass")
+    if draw(weighted((5, False), (1, True))):  # broken: cut off anywhere
+        data = data[: draw(st.integers(0, len(data)))]
+    return data
+
+
+@st.composite
+def multipart(draw: st.DrawFn) -> tuple[bytes, str]:
+    """A multipart body and its Content-Type: boundary or not, files or not, maybe broken."""
+    boundary = draw(weighted((4, "XyZzy"), (1, st.sampled_from(("", "a b", "é", "--", '"q"'))), (1, st.text(max_size=8))))  # fmt: skip
+    parts = draw(
+        st.lists(
+            st.tuples(
+                weighted((4, st.sampled_from(PARAM_NAMES)), (1, st.text(max_size=6))),
+                st.one_of(st.none(), st.sampled_from(("cert.pem", "", "a;b"))),
+                weighted((3, st.sampled_from(ODD_VALUES).map(str.encode)), (1, st.binary(max_size=16))),
+            ),
+            max_size=4,
+        )
+    )
+    if draw(weighted((9, False), (1, True))):  # one file over the limit of 50 (HttpServer.h:66-67)
+        parts += [(f"f{i}", "f.txt", b"x") for i in range(51)]
+    delimiter = b"--" + boundary.encode("utf-8")
+    body = b""
+    for name, filename, data in parts:
+        disposition = b'Content-Disposition: form-data; name="' + name.encode() + b'"'
+        if filename is not None:
+            disposition += b'; filename="' + filename.encode() + b'"'
+        body += delimiter + b"\r\n" + disposition + b"\r\n\r\n" + data + b"\r\n"
+    body += delimiter + b"--\r\n"
+    if draw(weighted((5, False), (1, True))):
+        body = body[: draw(st.integers(0, len(body)))]
+    header = draw(weighted((4, f"multipart/form-data; boundary={boundary}"), (1, f'multipart/form-data; boundary="{boundary}"'), (1, "multipart/form-data"), (1, "Multipart/Form-Data; charset=x; boundary=other")))  # fmt: skip
+    return body, header
+
+
+@st.composite
+def bodies(draw: st.DrawFn, kind: str) -> tuple[bytes, dict[str, str]]:
+    """A body and the headers that describe it (right, wrong or odd)."""
+    if kind == "updates":
+        encoding = draw(weighted((4, "push"), (2, "json"), (1, "none")))
+    else:
+        encoding = draw(weighted((4, "none"), (3, "form"), (3, "json"), (2, "multipart"), (1, "bytes")))
+    headers: dict[str, str] = {}
+    body = b""
+    if encoding == "push":
+        body = draw(st.sampled_from(PUSHES)).encode()
+    elif encoding == "form":
+        body, headers["content-type"] = draw(form()), "application/x-www-form-urlencoded"
+    elif encoding == "json":
+        body, headers["content-type"] = draw(json_body()), "application/json"
+    elif encoding == "multipart":
+        body, headers["content-type"] = draw(multipart())
+    elif encoding == "bytes":
+        body = draw(st.binary(max_size=64))
+    if draw(weighted((5, False), (1, True))):  # some other Content-Type
+        headers["content-type"] = latin1(draw(st.sampled_from(CONTENT_TYPES) | st.text(max_size=20)))
+    compress = draw(weighted((12, None), (2, "gzip"), (2, "deflate"), (1, "raw deflate"), (2, "odd")))
+    if compress == "gzip":
+        body = gzip.compress(body, mtime=0)
+    elif compress == "deflate":
+        body = zlib.compress(body)
+    elif compress == "raw deflate":
+        packer = zlib.compressobj(wbits=-15)
+        body = packer.compress(body) + packer.flush()
+    if compress is not None:
+        headers["content-encoding"] = "deflate" if compress == "raw deflate" else compress
+    if compress == "odd":  # claimed but not applied, or unknown
+        headers["content-encoding"] = latin1(draw(st.sampled_from(ENCODINGS) | st.text(max_size=8)))
+    if draw(weighted((9, False), (1, True))):
+        headers["x-fake-caller"] = "fuzz"
+    return body, headers
+
+
+@dataclass(frozen=True)
+class Request:
+    verb: str
+    raw_path: bytes
+    query: bytes
+    headers: tuple[tuple[str, str], ...]  # lower-case names, values as latin-1 text
+    body: bytes
+    gap: float  # virtual seconds to wait before sending
+    wait: bool  # wait for the answer before sending the next request
+    # Only the ASGI run uses these:
+    splits: tuple[int, ...] = ()  # the body arrives in chunks cut here
+    hang_up: float | None = None  # the client disconnects this long after sending
+    cut: bool = False  # the client disconnects before the body is complete
+    no_raw_path: bool = False  # the server leaves out the optional scope["raw_path"]
+
+    @property
+    def target(self) -> str:
+        target = self.raw_path.decode("latin-1")
+        return target + "?" + self.query.decode("latin-1") if self.query else target
+
+    @property
+    def control(self) -> bool:
+        path = self.raw_path.decode("latin-1").partition("#")[0]
+        return unquote(path, errors="replace").startswith("/_fake/")
+
+    @property
+    def encoding(self) -> str:
+        return dict(self.headers).get("content-encoding", "identity").strip().lower()
+
+
+@st.composite
+def requests(draw: st.DrawFn, *, over_asgi: bool = False) -> Request:
+    path, kind = draw(paths())
+    if draw(weighted((12, False), (1, True))):
+        path += b"#" + wire(draw(st.text(max_size=6)), False)
+    extra = ("PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "get", "post", "CONNECT", "BREW", "")
+    verb = draw(weighted((8 if kind == "updates" else 4, "POST"), (4, "GET"), (1, st.sampled_from(extra))))
+    query = draw(weighted((3, b""), (2, form()), (1, st.binary(max_size=24))))
+    body, headers = draw(bodies(kind))
+    request = Request(
+        verb, path, query, tuple(headers.items()), body, draw(st.sampled_from(GAPS)), draw(st.booleans())
+    )
+    if not over_asgi:
+        return request
+    splits = tuple(sorted(draw(st.lists(st.integers(0, len(body)), max_size=2))))
+    hang_up = draw(weighted((6, None), (1, st.sampled_from((0.0, 0.001, 1.0, 3.0, 10.0, 60.0)))))
+    cut = draw(weighted((15, False), (1, True)))
+    safe_path = path.isascii() and b"#" not in path  # what a server could percent-decode back
+    no_raw_path = safe_path and draw(weighted((5, False), (1, True)))
+    return Request(
+        request.verb, path, query, request.headers, body, request.gap, request.wait, splits, hang_up, cut, no_raw_path
+    )
+
+
+sessions = st.lists(requests(), min_size=1, max_size=8)
+asgi_sessions = st.lists(requests(over_asgi=True), min_size=1, max_size=8)
+
+# -- checks ----------------------------------------------------------------------
+
+_SANCTIONED_NEWLINE = re.compile(r'(\{"update_id":-?[0-9]+,)\n')  # WebhookActor.h:226-237 (§2.2)
+
+
+def _reject_constant(name: str) -> Any:
+    raise AssertionError(f"not JSON: {name}")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    assert len(keys) == len(set(keys)), f"duplicate keys {keys}"
+    return dict(pairs)
+
+
+def assert_compact(text: str) -> None:
+    """No whitespace between tokens outside strings, but the one newline of §2.2."""
+    text = _SANCTIONED_NEWLINE.sub(r"\1", text)
+    in_string = escaped = False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        else:
+            assert ch not in " \t\r\n", f"whitespace at {i} in {text[max(0, i - 40) : i + 40]!r}"
+
+
+def check_answer(request: Request, status: int, headers: list[tuple[str, str]], body: bytes) -> Any:
+    """The answer is a documented bare status or the JSON envelope (§1.2, §1.3, §2); its JSON or None."""
+    names = [k for k, _ in headers]
+    assert names == [k.lower() for k in names], names
+    assert len(names) == len(set(names)), f"duplicate headers {names}"
+    fields = dict(headers)
+    api_verb = request.verb in ("GET", "POST")
+    if not request.control and not api_verb:
+        assert (status, body) == (501, b""), f"verb {request.verb!r} got {status} {body[:200]!r}"
+    if not body:
+        assert status in BARE_STATUSES, f"bare {status}"
+        assert fields == {"content-length": "0", "connection": "close"}, fields
+        assert status != 501 or not api_verb, "501 for GET/POST"
+        assert status != 415 or request.encoding not in ("identity", "", "gzip", "deflate"), request.encoding
+        assert status != 400 or request.encoding in ("gzip", "deflate"), "bare 400 without a broken encoding"
+        assert status != 413 or request.body, "413 without a body"
+        return None
+    text = body.decode("utf-8")
+    value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+    assert isinstance(value, dict), value
+    keys = list(value)
+    if value.get("ok") is True:
+        assert keys in (["ok", "result"], ["ok", "result", "description"]), keys
+        assert status == 200, status
+    else:
+        assert keys in (["ok", "error_code", "description"], ["ok", "error_code", "description", "parameters"]), keys
+        assert value["ok"] is False
+        code = value["error_code"]
+        assert type(code) is int and 400 <= code <= 599, code
+        assert status == code, (status, code)
+        assert isinstance(value.get("parameters", {}), dict), value
+    assert "description" not in value or isinstance(value["description"], str), value
+    assert_compact(text)
+    assert fields.get("content-type") == "application/json", fields
+    assert fields.get("connection") == "keep-alive", fields
+    retry_after = value.get("parameters", {}).get("retry_after")
+    if retry_after is None:
+        assert "retry-after" not in fields, fields
+        assert status != 429, "a 429 without parameters.retry_after (§2.2)"
+    else:
+        assert type(retry_after) is int and fields.get("retry-after") == str(retry_after), (value, fields)
+    return value
+
+
+def check_response(request: Request, response: Response) -> None:
+    value = check_answer(request, response.status, list(response.headers), response.body)
+    if value is not None:
+        assert response.description == value.get("description"), (response.description, value)
+        assert response.retry_after == value.get("parameters", {}).get("retry_after"), response
+    else:
+        assert response.bare
+
+
+@contextlib.contextmanager
+def no_wall_clock() -> Iterator[None]:
+    """Reading the wall clock (or the monotonic one) raises."""
+
+    def forbidden(*args: Any) -> Any:
+        raise AssertionError("the wall clock was read")
+
+    names = ("time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns")
+    with contextlib.ExitStack() as stack:
+        for name in names:
+            stack.enter_context(mock.patch(f"time.{name}", forbidden))
+        yield
+
+
+def simulate(main: Any) -> Any:
+    """``run(main())`` on the virtual loop; any exception a callback raised fails the run."""
+    errors: list[dict[str, Any]] = []
+
+    async def wrapped() -> Any:
+        asyncio.get_running_loop().set_exception_handler(lambda _, context: errors.append(context))
+        return await main()
+
+    try:
+        result = run(wrapped(), horizon=HORIZON)
+    except BaseException as exc:
+        if errors:
+            raise AssertionError(f"exceptions in loop callbacks: {errors}") from exc
+        raise
+    assert not errors, f"exceptions in loop callbacks: {errors}"
+    return result
+
+
+# -- drivers ---------------------------------------------------------------------
+
+
+async def session(requests: list[Request], client: Any) -> list[Any]:
+    """Send each request after its gap, as its own task; wait for the answer if asked to."""
+    tasks: list[asyncio.Future[Any]] = []
+    for request in requests:
+        await asyncio.sleep(request.gap)
+        task = asyncio.ensure_future(client(request))
+        await asyncio.sleep(0)  # it reaches the server now, before the next one
+        if request.wait:
+            await asyncio.wait([task])
+        tasks.append(task)
+    return [await task for task in tasks]
+
+
+def through_core(requests: list[Request]) -> tuple[FakeTelegram, list[Response]]:
+    async def main() -> tuple[FakeTelegram, list[Response]]:
+        fake = FakeTelegram()
+
+        async def client(request: Request) -> Response:
+            exchange = fake.receive(request.verb, request.target, dict(request.headers), request.body)
+            response = await exchange.reply()
+            assert exchange.response is response
+            if not request.control:
+                assert fake.log[exchange.id] is exchange
+            assert exchange.answered_at is not None and exchange.answered_at >= exchange.at
+            return response
+
+        return fake, await session(requests, client)
+
+    return simulate(main)
+
+
+class AsgiClient:
+    """One request over a hand-rolled ASGI connection: scope, receive and send."""
+
+    def __init__(self, request: Request):
+        self.request = request
+        body = request.body
+        cuts = [0, *request.splits, len(body)]
+        chunks = [body[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+        messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
+        if request.cut:
+            messages = [{**m, "more_body": True} for m in messages[:-1]]
+        self.incoming = deque(messages)
+        self.sent: list[dict[str, Any]] = []
+        self.hung_up = request.cut
+
+    def scope(self) -> dict[str, Any]:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": self.request.verb,
+            "scheme": "http",
+            "path": unquote(self.request.raw_path.decode("latin-1")),
+            "raw_path": self.request.raw_path,
+            "query_string": self.request.query,
+            "root_path": "",
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.request.headers],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8081),
+        }
+        if self.request.no_raw_path:
+            del scope["raw_path"]
+        return scope
+
+    async def receive(self) -> dict[str, Any]:
+        if self.incoming:
+            return self.incoming.popleft()
+        if not self.hung_up:
+            if self.request.hang_up is None:
+                await asyncio.get_running_loop().create_future()  # the client waits forever
+            await asyncio.sleep(self.request.hang_up)
+            self.hung_up = True
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        self.sent.append(message)
+
+    def answer(self) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        """The response sent, checked for ASGI form; None if nothing was sent."""
+        if not self.sent:
+            assert self.hung_up, "no answer to a client that kept waiting"
+            return None
+        start, *rest = self.sent
+        assert start["type"] == "http.response.start", self.sent
+        assert [m["type"] for m in rest] == ["http.response.body"], self.sent
+        assert not rest[0].get("more_body", False)
+        body = rest[0].get("body", b"")
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start.get("headers", [])]
+        assert dict(headers).get("content-length") == str(len(body)), headers
+        return start["status"], headers, body
+
+
+def through_asgi(requests: list[Request]) -> tuple[FakeTelegram, list[AsgiClient]]:
+    async def main() -> tuple[FakeTelegram, list[AsgiClient]]:
+        fake = FakeTelegram()
+        app = asgi_app(fake)
+
+        async def client(request: Request) -> AsgiClient:
+            connection = AsgiClient(request)
+            before = len(fake.log)
+            await app(connection.scope(), connection.receive, connection.send)
+            if request.cut or len(request.body) > ASGI_MAX_BODY:  # never a whole request: the core never saw it
+                assert len(fake.log) == before or request.control
+            return connection
+
+        return fake, await session(requests, client)
+
+    with mock.patch.object(asgi, "MAX_BODY", ASGI_MAX_BODY):
+        return simulate(main)
+
+
+# -- properties ------------------------------------------------------------------
+
+
+@given(sessions)
+def test_core_answers_everything_in_telegram_shape(requests: list[Request]) -> None:
+    with no_wall_clock():
+        fake, responses = through_core(requests)
+    for request, response in zip(requests, responses, strict=True):
+        check_response(request, response)
+    assert all(e.response is not None for e in fake.log)
+    assert len(fake.log) == sum(not r.control for r in requests)
+
+
+@given(asgi_sessions)
+def test_asgi_app_answers_like_the_core(requests: list[Request]) -> None:
+    fake, connections = through_asgi(requests)
+    reached = [r for r in requests if not r.cut and len(r.body) <= ASGI_MAX_BODY]
+    direct_fake, direct = through_core(reached)
+    direct_answers = iter(direct)
+    for request, connection in zip(requests, connections, strict=True):
+        answer = connection.answer()
+        expected = None if request in reached and next(direct_answers) else None
+        if request.cut:
+            assert answer is None, "a client that hung up mid-body got an answer"
+            continue
+        if answer is None:
+            continue
+        status, headers, body = answer
+        check_answer(request, status, headers, body)
+        if len(request.body) > ASGI_MAX_BODY:
+            assert (status, body) == (413, b"")
+            continue
+        assert expected is not None
+        assert (status, body) == (expected.status, expected.body), (request, status, body, expected)
+        assert [h for h in headers if h[0] != "content-length"] == [
+            h for h in expected.headers if h[0] != "content-length"
+        ]
+    assert len(fake.log) == len(direct_fake.log)
+    assert all(e.response is not None for e in fake.log)
+
+
+# -- the wall clock --------------------------------------------------------------
+
+
+def test_virtual_loop_never_reads_the_wall_clock() -> None:
+    async def main() -> float:
+        await asyncio.sleep(3600)
+        await asyncio.wait_for(asyncio.sleep(1), timeout=5)
+        return asyncio.get_running_loop().time()
+
+    with no_wall_clock():
+        assert run(main()) == 3601
+
+
+def test_core_never_reads_the_wall_clock() -> None:
+    """Every timed path on a fixed fake clock, under the virtual loop, with ``time`` patched to raise."""
+    now = [1000.0]
+
+    async def main() -> list[tuple[int, bytes]]:
+        fake = FakeTelegram(clock=lambda: now[0], seed=7)
+        seen: list[tuple[int, bytes]] = []
+
+        async def call(verb: str, target: str, body: bytes = b"", content_type: str = "application/json") -> None:
+            exchange = fake.receive(verb, target, {"content-type": content_type}, body)
+            response = await exchange.reply()
+            seen.append((response.status, response.body))
+
+        def start(method: str, **params: Any) -> asyncio.Task[None]:
+            return asyncio.ensure_future(call("POST", f"/bot{TOKEN}/{method}", json.dumps(params).encode()))
+
+        await call("GET", f"/bot{TOKEN}/getMe")
+        await call("POST", f"/bot{TOKEN}/sendMessage", b'{"chat_id":1,"text":"hi"}')
+        await call("POST", f"/_fake/bot{TOKEN}/updates", b'{"message":{"text":"hi"}}')
+        await call("GET", f"/bot{TOKEN}/getUpdates?offset=-1&timeout=0")
+        first = start("getUpdates", offset=10**9 + 10**6, timeout=50)  # a long poll ...
+        await asyncio.sleep(0)
+        second = start("getUpdates", offset=10**9 + 10**6, timeout=50)  # ... kicked at once
+        await asyncio.sleep(0)
+        third = start("getUpdates", timeout=5)  # kicks the second: throttled, held 3 s
+        await asyncio.sleep(0)
+        await first
+        await call("POST", f"/_fake/bot{TOKEN}/updates", b'[{"callback_query":{"id":"1"}}]')  # wakes the third
+        await asyncio.gather(second, third)
+        await start("getUpdates", timeout=2)  # times out empty
+        await call("POST", f"/bot{TOKEN}/setWebhook?url=https://example.com/hook")
+        await call("POST", f"/bot{TOKEN}/setWebhook?url=https://example.com/other")  # 429: once a second
+        await call("GET", f"/bot{TOKEN}/getWebhookInfo")
+        await call("GET", f"/bot{TOKEN}/getUpdates")  # 409: webhook active
+        await call("POST", f"/bot{TOKEN}/deleteWebhook?drop_pending_updates=true")
+        await call("POST", f"/bot{TOKEN}/close")  # 429: too young
+        now[0] += 700
+        await call("POST", f"/bot{TOKEN}/close")
+        await call("POST", f"/bot{TOKEN}/getMe")  # 500 restart
+        now[0] += 1
+        await call("POST", f"/bot{TOKEN}/close")  # already closed
+        await call("POST", f"/bot{TOKEN}/logOut")
+        await call("POST", f"/bot{TOKEN}/getMe")  # logged out
+        now[0] += 2000
+        await call("POST", f"/bot{TOKEN}/getMe")
+        await call("GET", f"/_fake/bot{TOKEN}/log")
+        return seen
+
+    with no_wall_clock():
+        seen = simulate(main)
+    statuses = [status for status, _ in seen]
+    assert statuses == [
+        200, 200, 200, 200, 409, 409, 200, 200, 200, 200, 429, 200, 409, 200,
+        429, 200, 500, 400, 200, 400, 200, 200,
+    ], statuses  # fmt: skip
