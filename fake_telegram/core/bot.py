@@ -9,6 +9,7 @@ Timers run on the asyncio loop, so under a virtual-time loop they elapse virtual
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,14 @@ from .log import Exchange
 from .updates import DEFAULT_ALLOWED, UpdateQueue
 
 Clock = Callable[[], float]
+
+# The server's timers run in a context of their own: a simulator that stops a killed
+# or paused instance's callbacks by their context must not stop the server's half.
+SERVER_CONTEXT = contextvars.Context()
+
+
+def later(delay: float, callback: Callable[[], object]) -> asyncio.TimerHandle:
+    return asyncio.get_running_loop().call_later(delay, callback, context=SERVER_CONTEXT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +92,7 @@ class Bot:
             self.next_conflict_at = now + self.rules.conflict_hold
             exchange.answer(response, now)
         else:
-            asyncio.get_running_loop().call_later(
-                self.rules.conflict_hold, lambda: exchange.answer(response, self.clock())
-            )
+            later(self.rules.conflict_hold, lambda: exchange.answer(response, self.clock()))
 
     # -- the long-poll slot ----------------------------------------------------
 
@@ -107,8 +114,7 @@ class Bot:
         exchange.long_poll = True
         self._poll_from = from_id
         self._poll_limit = limit
-        loop = asyncio.get_running_loop()
-        self._deadline = loop.call_later(timeout, self.answer_poll)
+        self._deadline = later(timeout, self.answer_poll)
 
     def updates_arrived(self) -> None:
         """Wake the pending poll ~1 ms after an update, at most 2 ms after the first (§3.4)."""
@@ -120,7 +126,7 @@ class Bot:
         when = min(now + self.rules.wake_after, self._first_update_at + self.rules.wake_max)
         if self._wake is not None:
             self._wake.cancel()
-        self._wake = asyncio.get_running_loop().call_later(when - now, self.answer_poll)
+        self._wake = later(when - now, self.answer_poll)
 
     def answer_poll(self) -> None:
         """Answer the pending poll with what its own offset and limit read now."""

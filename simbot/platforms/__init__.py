@@ -1,0 +1,6 @@
+"""Deploy platforms: one model, fifteen presets (deploy-platforms.md §4-5)."""
+
+from .model import Backoff, Platform
+from .presets import PRESETS, preset
+
+__all__ = ["PRESETS", "Backoff", "Platform", "preset"]
