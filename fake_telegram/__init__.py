@@ -9,7 +9,7 @@ uvicorn) and ``fake_telegram.transports.aiogram.FakeSession``.
 
 from .core import DEFAULT_EPOCH, Bot, Exchange, FakeTelegram, RequestLog, Response, Rules, caller
 from .transports.asgi import asgi_app
-from .transports.httpx import API_URL, FakeTransport, mount, mocked
+from .transports.httpx import API_URL, FakeTransport, mocked, mount
 from .updates_builder import message_update
 
 __all__ = [

@@ -10,6 +10,8 @@ import time
 from .core import FakeTelegram
 from .transports.asgi import asgi_app
 
+SHUTDOWN_GRACE = 1  # seconds uvicorn waits for open requests (long polls) on shutdown
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fake-telegram", description="A fake Telegram Bot API server.")
@@ -35,7 +37,12 @@ def serve_forever(host: str, port: int, seed: int, tokens: list[str] | None) -> 
     # The adapter, not the core, ties the fake to real time: loop time is monotonic.
     fake = FakeTelegram(clock=time.monotonic, seed=seed, epoch=time.time() - time.monotonic(), tokens=tokens)
     print(f"fake Telegram Bot API on http://{host}:{port}/bot<token>/<method>", flush=True)
-    uvicorn.run(asgi_app(fake), host=host, port=port, access_log=False, lifespan="off", log_level="warning")
+    # A pending long poll is an open request: without a bound, uvicorn's graceful shutdown
+    # would wait for it (up to 50 s) before exiting on SIGTERM or Ctrl-C.
+    uvicorn.run(
+        asgi_app(fake), host=host, port=port, access_log=False, lifespan="off", log_level="warning",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
+    )  # fmt: skip
     return 0
 
 

@@ -38,18 +38,23 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def utf8(text: str) -> bytes:
+    """Encode, replacing lone surrogates (which JSON escapes can spell) instead of failing."""
+    return text.encode("utf-8", "replace")
+
+
 def ok(result: Any, description: str | None = None, *, raw: str | None = None) -> Response:
     """``{"ok":true,"result":…[,"description":…]}``; ``raw`` is a pre-rendered result."""
     text = raw if raw is not None else dumps(result)
     body = '{"ok":true,"result":' + text
     if description is not None:
         body += ',"description":' + dumps(description)
-    return Response(200, (body + "}").encode(), JSON_HEADERS, description, result=result)
+    return Response(200, utf8(body + "}"), JSON_HEADERS, description, result=result)
 
 
 def error(code: int, description: str, parameters: dict[str, Any] | None = None) -> Response:
     """``{"ok":false,"error_code":N,"description":…[,"parameters":{…}]}``."""
-    body = '{"ok":false,"error_code":%d,"description":%s' % (code, dumps(description))
+    body = f'{{"ok":false,"error_code":{code},"description":{dumps(description)}'
     headers = JSON_HEADERS
     retry_after = None
     if parameters:
@@ -57,7 +62,7 @@ def error(code: int, description: str, parameters: dict[str, Any] | None = None)
         if "retry_after" in parameters:
             retry_after = int(parameters["retry_after"])
             headers = (*JSON_HEADERS, ("retry-after", str(retry_after)))
-    return Response(code, (body + "}").encode(), headers, description, retry_after)
+    return Response(code, utf8(body + "}"), headers, description, retry_after)
 
 
 def flood(retry_after: int) -> Response:

@@ -99,6 +99,6 @@ HANDLERS = {
             "setMyName", "setChatMenuButton", "setMyDefaultAdministratorRights",
             "sendChatAction", "answerCallbackQuery", "answerInlineQuery", "deleteMessage",
             "setMessageReaction", "pinChatMessage", "unpinChatMessage", "leaveChat",
-        )  # fmt: skip
+        )
     },
 }

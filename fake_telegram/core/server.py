@@ -54,13 +54,13 @@ class FakeTelegram:
         seed: int | random.Random = 0,
         epoch: float = DEFAULT_EPOCH,
         tokens: Iterable[str] | None = None,
-        rules: Rules = Rules(),
+        rules: Rules | None = None,
     ):
         self.clock = clock
         self.rng = seed if isinstance(seed, random.Random) else random.Random(seed)
         self.epoch = epoch
         self.allowed_tokens = None if tokens is None else frozenset(tokens)
-        self.rules = rules
+        self.rules = rules or Rules()
         self.log = RequestLog()
         self.bots: dict[tuple[str, bool], Bot] = {}
         self._handlers = {name.lower(): (name, handler) for name, handler in HANDLERS.items()}

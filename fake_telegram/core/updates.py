@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from .envelope import dumps
+from .envelope import dumps, utf8
 
 UPDATE_TYPES = (
     "message", "edited_message", "channel_post", "edited_channel_post", "inline_query",
@@ -118,7 +118,7 @@ class UpdateQueue:
         if expires_at <= now:
             return None
         rest = {k: v for k, v in update.items() if k != "update_id"}
-        tail = dumps(rest)[1:].encode()
+        tail = utf8(dumps(rest)[1:])
         if len(tail) > MAX_UPDATE_BYTES or len(self._entries) >= MAX_UPDATES:
             return None
         if self._bytes + len(tail) > MAX_TOTAL_BYTES:

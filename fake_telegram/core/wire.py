@@ -96,7 +96,7 @@ def _add_json(values: dict[str, str], text: str) -> None:
     try:
         if text.startswith('"', i):
             value, _ = _DECODER.raw_decode(text, i)
-            values.setdefault("content", value)
+            values.setdefault("content", _utf8(value))
             return
         if not text.startswith("{", i):
             return
@@ -112,13 +112,18 @@ def _add_json(values: dict[str, str], text: str) -> None:
                 return
             start = _skip(text, i + 1)
             value, i = _DECODER.raw_decode(text, start)
-            values.setdefault(key, value if isinstance(value, str) else text[start:i])
+            values.setdefault(_utf8(key), _utf8(value) if isinstance(value, str) else _utf8(text[start:i]))
             i = _skip(text, i)
             if not text.startswith(",", i):
                 return
             i = _skip(text, i + 1)
     except (ValueError, RecursionError):
         return  # malformed: keep what parsed so far (HttpReader.cpp:225-229)
+
+
+def _utf8(text: str) -> str:
+    """JSON escapes can spell lone surrogates, which are not UTF-8: replace them."""
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _skip(text: str, i: int) -> int:

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
+from urllib.parse import quote
 
 from ..core import FakeTelegram
 from ..core.envelope import Response, bare
 
 MAX_BODY = 64 << 20
+_PATH_SAFE = "/:@!$&'()*+,;=~"  # kept as is; '%', '?', '#' and non-ASCII are escaped again
 log = logging.getLogger("fake_telegram")
+_TOKEN_IN_PATH = re.compile(r"^((?:/_fake)?/bot[^/:?#]*:)[^/?#]*")
 
 Scope = dict[str, Any]
 
@@ -29,12 +33,15 @@ def asgi_app(fake: FakeTelegram):  # type: ignore[no-untyped-def]
             return
         if scope["type"] != "http":
             return
-        body, complete = await _read_body(receive)
-        if not complete:
-            await _send(send, bare(413))
+        body, outcome = await _read_body(receive)
+        if outcome == "gone":  # hung up before the request was whole: the server never saw one
             return
+        if outcome == "too large" and scope["method"] in ("GET", "POST"):
+            await _send(send, bare(413))
+            return  # (any other verb gets its 501 from the request line, before the body: §1.2)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        target = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        raw_path = scope.get("raw_path")  # optional in ASGI; "path" is already percent-decoded
+        target = raw_path.decode("latin-1") if raw_path else quote(scope["path"], safe=_PATH_SAFE)
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
         exchange = fake.receive(scope["method"], target, headers, body, who=headers.get("x-fake-caller"))
@@ -61,20 +68,21 @@ def asgi_app(fake: FakeTelegram):  # type: ignore[no-untyped-def]
     return app
 
 
-async def _read_body(receive: Any) -> tuple[bytes, bool]:
+async def _read_body(receive: Any) -> tuple[bytes, str]:
+    """The whole body and "whole"; or "too large", or "gone" if the client hung up first."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return b"".join(chunks), True
+            return b"", "gone"
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY:
-            return b"", False
+            return b"", "too large"
         chunks.append(chunk)
         if not message.get("more_body"):
-            return b"".join(chunks), True
+            return b"".join(chunks), "whole"
 
 
 async def _disconnected(receive: Any) -> None:
@@ -90,8 +98,5 @@ async def _send(send: Any, response: Response) -> None:
 
 
 def _masked(target: str) -> str:
-    """Log lines never carry a bot's secret."""
-    if target.startswith("/bot") and ":" in target:
-        head, _, rest = target.partition(":")
-        return head + ":***" + (rest[rest.find("/") :] if "/" in rest else "")
-    return target
+    """Log lines never carry a bot's secret: not in /bot<token>/… nor in /_fake/bot<token>/…."""
+    return _TOKEN_IN_PATH.sub(r"\1***", target)

@@ -57,7 +57,7 @@ PRESETS: dict[str, Platform] = {
         Platform("local_dev_stray", "simultaneous", readiness_delay=0.0, stop_signal="SIGINT", grace=0.0,
                  on_exit_zero="stop", on_exit_nonzero="stop", shared_host=True,
                  source="R/I: a developer's run of the bot: Ctrl-C to stop, nobody restarts it"),
-    )  # fmt: skip
+    )
 }
 
 

@@ -11,6 +11,7 @@ and not looptime or async-solipsism.)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import selectors
 from collections.abc import Coroutine
@@ -92,7 +93,5 @@ def _cancel_all(loop: VirtualLoop) -> None:
         task.cancel()
     loop.horizon_micros = None
     loop.max_steps = None
-    try:
+    with contextlib.suppress(Deadlock):
         loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-    except Deadlock:
-        pass

@@ -4,6 +4,7 @@ and the retry schedules the frameworks document (shared/reference/bot-frameworks
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 import subprocess
 import sys
@@ -16,7 +17,9 @@ from typing import Any
 
 import httpx
 
-OTHER_GET_UPDATES = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+OTHER_GET_UPDATES = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+)
 THROTTLE_HOLD = 3.0  # the fake's (and Telegram's) delay for a second 409 within 3 s
 EPS = 1e-4  # virtual time is kept in whole microseconds: each sleep may round up by 1 µs
 
@@ -59,13 +62,13 @@ def retry_gaps(entries: Sequence[Any], who: str) -> list[float]:
     polls = [e for e in entries if e.caller == who and e.method == "getUpdates"]
     return [
         nxt.at - cur.answered_at
-        for cur, nxt in zip(polls, polls[1:], strict=False)
+        for cur, nxt in itertools.pairwise(polls)
         if cur.status == 409 and cur.answered_at is not None
     ]
 
 
 def alternates(callers: Sequence[str]) -> bool:
-    return all(a != b for a, b in zip(callers, callers[1:], strict=False))
+    return all(a != b for a, b in itertools.pairwise(callers))
 
 
 # -- a real server -----------------------------------------------------------------------
@@ -75,6 +78,7 @@ def alternates(callers: Sequence[str]) -> bool:
 class Server:
     base: str  # http://127.0.0.1:PORT
     output: Path  # the subprocess's stdout and stderr
+    proc: subprocess.Popen[bytes]
 
     def text(self) -> str:
         return self.output.read_text(errors="replace")
@@ -91,10 +95,20 @@ def serve_fake(directory: Path, *args: str, startup: float = 10.0) -> Iterator[S
     """``fake-telegram serve`` on a free loopback port as a real subprocess; killed on exit."""
     port = free_port()
     output = directory / "fake-telegram.log"
-    command = [sys.executable, "-m", "fake_telegram.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+    command = [
+        sys.executable,
+        "-m",
+        "fake_telegram.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *args,
+    ]
     with output.open("wb") as sink:
         proc = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    server = Server(f"http://127.0.0.1:{port}", output)
+    server = Server(f"http://127.0.0.1:{port}", output, proc)
     try:
         deadline = time.monotonic() + startup
         while True:

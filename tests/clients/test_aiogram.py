@@ -10,7 +10,6 @@ and sends no confirming getUpdates.
 from __future__ import annotations
 
 import asyncio
-import sys  # DEBUG
 import logging
 from pathlib import Path
 from typing import Any
@@ -53,7 +52,9 @@ def _failures(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 # -- 2. real HTTP: aiogram polling while a raw client polls the same token -----------------------
 
 
-def test_aiogram_over_real_http_gets_409s_and_keeps_retrying(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_aiogram_over_real_http_gets_409s_and_keeps_retrying(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     backoff = BackoffConfig(min_delay=0.5, max_delay=1.0, factor=1.3, jitter=0)  # 0.5, 0.65, 0.845, 1, ...
 
     async def main(server: Server) -> tuple[list[Any], list[Any]]:
@@ -74,7 +75,10 @@ def test_aiogram_over_real_http_gets_409s_and_keeps_retrying(tmp_path: Path, cap
                 return records(await server_log(control, TOKEN))
 
             async def aiogram_waiting() -> bool:
-                return any(e.caller == "aiogram" and e.method == "getUpdates" and e.status is None for e in await log())
+                return any(
+                    e.caller == "aiogram" and e.method == "getUpdates" and e.status is None
+                    for e in await log()
+                )
 
             async def retried_twice() -> bool:
                 polls = [e for e in await log() if e.caller == "aiogram" and e.method == "getUpdates"]
@@ -93,7 +97,9 @@ def test_aiogram_over_real_http_gets_409s_and_keeps_retrying(tmp_path: Path, cap
                 await wait_until(aiogram_waiting, within=5, what="aiogram's first getUpdates to wait")
                 other = asyncio.ensure_future(raw_poller())
                 # aiogram kicked at once, raw held 3 s, aiogram again: about 4.5 s.
-                await wait_until(retried_twice, within=12, what="two 409s to aiogram, each followed by a retry")
+                await wait_until(
+                    retried_twice, within=12, what="two 409s to aiogram, each followed by a retry"
+                )
                 during = await log()
             finally:
                 if other is not None:
@@ -123,7 +129,9 @@ def test_aiogram_over_real_http_gets_409s_and_keeps_retrying(tmp_path: Path, cap
     # aiogram kept retrying: a new getUpdates after each 409, the backoff's delay later.
     gaps = retry_gaps(during, "aiogram")
     assert len(gaps) >= 2
-    for gap, delay in zip(gaps, aiogram_backoff(len(gaps), min_delay=0.5, max_delay=1.0, factor=1.3), strict=True):
+    for gap, delay in zip(
+        gaps, aiogram_backoff(len(gaps), min_delay=0.5, max_delay=1.0, factor=1.3), strict=True
+    ):
         assert delay - 0.01 <= gap < delay + 0.5, (gaps, delay)
     # raw's 409 came within 3 s of aiogram's: held for the throttle.
     by_id = {e.id: e for e in during}
@@ -141,7 +149,9 @@ def test_aiogram_over_real_http_gets_409s_and_keeps_retrying(tmp_path: Path, cap
 BACKOFF = BackoffConfig(min_delay=1.0, max_delay=5.0, factor=1.3, jitter=0)  # 1, 1.3, 1.69, 2.197, ...
 
 
-def test_aiogram_in_process_handles_an_update_then_retries_through_conflicts(caplog: pytest.LogCaptureFixture) -> None:
+def test_aiogram_in_process_handles_an_update_then_retries_through_conflicts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     fake = FakeTelegram(seed=0)
     seen: list[tuple[float, str]] = []
     other_conflicts: list[float] = []
@@ -184,7 +194,6 @@ def test_aiogram_in_process_handles_an_update_then_retries_through_conflicts(cap
     run(main(), horizon=100)
 
     log = list(fake.log)
-    sys.path.insert(0, "/tmp/exp"); import dump; dump.dump(log)  # DEBUG
     ours = [e for e in log if e.caller == "aiogram"]
     polls = [e for e in ours if e.method == "getUpdates"]
     # The pushed update reached the registered handler, 1 ms after the push (§3.4).
@@ -203,7 +212,9 @@ def test_aiogram_in_process_handles_an_update_then_retries_through_conflicts(cap
     assert other_conflicts == pytest.approx([e.answered_at for e in kicked if e.caller == "other"], abs=EPS)
     # aiogram kept retrying: 1, 1.3, 1.69, 2.197 ... s after each 409 (jitter 0, §2).
     gaps = retry_gaps(log, "aiogram")
-    assert gaps == pytest.approx(aiogram_backoff(len(gaps), min_delay=1.0, max_delay=5.0, factor=1.3), abs=EPS)
+    assert gaps == pytest.approx(
+        aiogram_backoff(len(gaps), min_delay=1.0, max_delay=5.0, factor=1.3), abs=EPS
+    )
     assert len(gaps) >= 4
     # stop_polling() cancelled the pending poll (a ghost now) and sent nothing more (§2).
     last = ours[-1]
@@ -246,7 +257,10 @@ def test_aiogram_read_timeout_leaves_a_ghost_poll_that_a_restart_kicks_silently(
         async def restarted() -> None:
             caller.set("restarted")
             await dp.start_polling(
-                Bot(TOKEN, session=FakeSession(fake)), polling_timeout=10, handle_signals=False, backoff_config=BACKOFF
+                Bot(TOKEN, session=FakeSession(fake)),
+                polling_timeout=10,
+                handle_signals=False,
+                backoff_config=BACKOFF,
             )
 
         polling = asyncio.ensure_future(restarted())

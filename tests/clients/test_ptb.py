@@ -10,13 +10,16 @@ What PTB does is documented in shared/reference/bot-frameworks.md §1.2 (retry o
 from __future__ import annotations
 
 import asyncio
+import signal
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from telegram import Update
-from telegram.error import Conflict, TelegramError
+from telegram import Bot, Update
+from telegram.error import Conflict, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 from telegram.request import HTTPXRequest
 
@@ -78,10 +81,13 @@ def test_two_applications_over_real_http_get_409s_in_turn(tmp_path: Path) -> Non
         apps = {who: _http_app(server.base, who) for who in errors}
         async with httpx.AsyncClient(base_url=server.base, timeout=5) as control:
 
-            def waiting(who: str):  # noqa: ANN202
+            def waiting(who: str) -> Callable[[], Awaitable[bool]]:
                 async def check() -> bool:
                     log = await server_log(control, TOKEN)
-                    return any(e["caller"] == who and e["method"] == "getUpdates" and e["status"] is None for e in log)
+                    return any(
+                        e["caller"] == who and e["method"] == "getUpdates" and e["status"] is None
+                        for e in log
+                    )
 
                 return check
 
@@ -133,7 +139,42 @@ def test_two_applications_over_real_http_get_409s_in_turn(tmp_path: Path) -> Non
         assert polls[-1].params["timeout"] == "0", polls
     # The server's own log has one line per answered request, the 409s included, secrets masked.
     assert output.count("getUpdates -> 409 (Conflict: terminated by other getUpdates request") >= 3, output
-    assert TOKEN not in output.replace(f"/_fake/bot{TOKEN}/log", "")
+    assert "GET /_fake/bot123456:***/log -> 200" in output
+    assert TOKEN.partition(":")[2] not in output
+
+
+def test_serve_exits_promptly_on_sigterm_while_a_poll_is_pending(tmp_path: Path) -> None:
+    """A pending long poll is an open request; it must not hold up the server's shutdown."""
+    timings: dict[str, float] = {}
+
+    async def main(server: Server) -> None:
+        request = HTTPXRequest(httpx_kwargs={"headers": {"X-Fake-Caller": "ptb"}})
+        async with (
+            httpx.AsyncClient(base_url=server.base, timeout=5) as control,
+            Bot(TOKEN, base_url=f"{server.base}/bot", get_updates_request=request) as bot,
+        ):
+            poll = asyncio.ensure_future(bot.get_updates(timeout=50))  # read timeout 55 s
+
+            async def waiting() -> bool:
+                log = await server_log(control, TOKEN)
+                return any(e["method"] == "getUpdates" and e["status"] is None for e in log)
+
+            await wait_until(waiting, within=5, what="the poll to wait")
+            sent = time.monotonic()
+            server.proc.send_signal(signal.SIGTERM)
+            with pytest.raises(NetworkError):  # the connection is dropped, not answered
+                await asyncio.wait_for(poll, 10)
+            timings["poll_failed"] = time.monotonic() - sent
+
+            async def exited() -> bool:
+                return server.proc.poll() is not None
+
+            await wait_until(exited, within=10, what="the server to exit")
+            timings["exited"] = time.monotonic() - sent
+
+    with serve_fake(tmp_path) as server:
+        asyncio.run(main(server))
+    assert timings["exited"] < 3, timings
 
 
 # -- 3. virtual time: two Applications for 180 s, deterministic --------------------------------
@@ -142,7 +183,9 @@ def test_two_applications_over_real_http_get_409s_in_turn(tmp_path: Path) -> Non
 Trace = list[tuple[Any, ...]]
 
 
-def _two_apps_in_process(seconds: float = 180.0) -> tuple[FakeTelegram, dict[str, list[tuple[float, TelegramError]]]]:
+def _two_apps_in_process(
+    seconds: float = 180.0,
+) -> tuple[FakeTelegram, dict[str, list[tuple[float, TelegramError]]]]:
     fake = FakeTelegram(seed=0)
     errors: dict[str, list[tuple[float, TelegramError]]] = {"a": [], "b": []}
 
@@ -181,7 +224,17 @@ def _two_apps_in_process(seconds: float = 180.0) -> tuple[FakeTelegram, dict[str
 
 def _trace(fake: FakeTelegram) -> Trace:
     return [
-        (e.id, e.at, e.caller, e.method, tuple(sorted(e.params.items())), e.status, e.answered_at, e.kicked_by, e.abandoned_at)
+        (
+            e.id,
+            e.at,
+            e.caller,
+            e.method,
+            tuple(sorted(e.params.items())),
+            e.status,
+            e.answered_at,
+            e.kicked_by,
+            e.abandoned_at,
+        )
         for e in fake.log
     ]
 
@@ -196,7 +249,9 @@ def test_two_applications_in_virtual_time_alternate_and_back_off_as_documented()
     for who in ("a", "b"):
         assert errors[who], f"{who} saw no error"
         assert all(isinstance(exc, Conflict) and exc.message == OTHER_GET_UPDATES for _, exc in errors[who])
-        assert [t for t, _ in errors[who]] == pytest.approx([e.answered_at for e in kicked if e.caller == who], abs=EPS)
+        assert [t for t, _ in errors[who]] == pytest.approx(
+            [e.answered_at for e in kicked if e.caller == who], abs=EPS
+        )
 
     # They alternate: a (kicked by b's first poll), b, a, b, ... each kicked by the other.
     callers = [e.caller for e in kicked]

@@ -122,7 +122,7 @@ def test_s4_4_two_live_pollers_alternate_409s_about_every_retry_delay_plus_3s(in
         await asyncio.gather(a, b)
         names = [n for n, _ in conflicts]
         assert names[:6] == ["a", "b", "a", "b", "a", "b"]
-        gaps = [t2 - t1 for (n1, t1), (n2, t2) in zip(conflicts, conflicts[2:]) if n1 == n2]
+        gaps = [t2 - t1 for (n1, t1), (n2, t2) in zip(conflicts, conflicts[2:], strict=False) if n1 == n2]
         assert all(5.5 <= g <= 7.5 for g in gaps[2:]), gaps
 
     in_process(scenario)
