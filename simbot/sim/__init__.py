@@ -1,5 +1,9 @@
-"""The simulation core: virtual time first."""
+"""The simulation core: virtual time, simulated processes."""
 
-from .loop import Deadlock, HorizonReached, StepLimit, VirtualLoop, run
+from .loop import Deadlock, Finding, HorizonReached, StepLimit, VirtualLoop, run
+from .process import Instance, InstanceContext, current
 
-__all__ = ["Deadlock", "HorizonReached", "StepLimit", "VirtualLoop", "run"]
+__all__ = [
+    "Deadlock", "Finding", "HorizonReached", "Instance", "InstanceContext", "StepLimit", "VirtualLoop",
+    "current", "run",
+]

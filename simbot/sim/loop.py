@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import math
 import selectors
-from collections.abc import Coroutine
+import traceback
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from .process import Instance, current
 
 T = TypeVar("T")
 MICROS = 1_000_000
@@ -33,9 +38,21 @@ class StepLimit(RuntimeError):
     """The loop ran more iterations than the run allows."""
 
 
+@dataclass(frozen=True)
+class Finding:
+    """Something real the bot under test did inside a simulation (a socket, a thread, a sleep)."""
+
+    at: float
+    instance: str
+    what: str
+    where: str  # the bot's own stack line that did it
+
+
 class VirtualLoop(asyncio.SelectorEventLoop):
     def __init__(self, *, horizon: float | None = None, max_steps: int | None = None) -> None:
         super().__init__(selectors.SelectSelector())
+        self.findings: list[Finding] = []
+        self.set_task_factory(_adopting_task)
         self._micros = 0
         self._clock_resolution = 1 / MICROS
         self.horizon_micros = None if horizon is None else round(horizon * MICROS)
@@ -60,6 +77,60 @@ class VirtualLoop(asyncio.SelectorEventLoop):
     def time(self) -> float:
         return self._micros / MICROS
 
+    # -- every callback belongs to an instance (or to nobody) ----------------------
+
+    def call_soon(self, callback: Callable[..., object], *args: Any, context: contextvars.Context | None = None):  # type: ignore[override]
+        if context is None:
+            context = contextvars.copy_context()
+        owner = context.get(current)
+        if owner is None:
+            return super().call_soon(callback, *args, context=context)
+        return super().call_soon(_gated, owner, callback, args, context, context=context)
+
+    def call_at(self, when: float, callback: Callable[..., object], *args: Any, context: contextvars.Context | None = None):  # type: ignore[override]
+        if context is None:
+            context = contextvars.copy_context()
+        owner = context.get(current)
+        if owner is None:
+            return super().call_at(when, callback, *args, context=context)
+        return super().call_at(when, _gated, owner, callback, args, context, context=context)
+
+    # -- signals go to the instance that registered them ------------------------------
+
+    def add_signal_handler(self, sig: int, callback: Callable[..., object], *args: Any) -> None:
+        owner = current.get()
+        if owner is None:
+            raise RuntimeError("simbot: only a simulated instance may register signal handlers")
+        owner.signal_handlers[sig] = (callback, args)
+
+    def remove_signal_handler(self, sig: int) -> bool:
+        owner = current.get()
+        return owner is not None and owner.signal_handlers.pop(sig, None) is not None
+
+    # -- nothing real inside a simulation ------------------------------------------
+
+    def report(self, what: str) -> Finding:
+        owner = current.get()
+        finding = Finding(self.time(), owner.name if owner else "harness", what, _caller_line())
+        self.findings.append(finding)
+        return finding
+
+    def run_in_executor(self, executor: Any, func: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        finding = self.report(f"thread pool call {getattr(func, '__qualname__', func)!r}")
+        raise RuntimeError(f"simbot: threads are not allowed in a simulation ({finding.where})")
+
+    async def getaddrinfo(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        finding = self.report(f"name lookup {host}:{port}")
+        raise OSError(f"simbot: no real network in a simulation ({finding.where})")
+
+    async def create_connection(self, protocol_factory: Any, host: Any = None, port: Any = None, *args: Any, **kwargs: Any) -> Any:
+        finding = self.report(f"connection to {host}:{port}")
+        raise OSError(f"simbot: no real network in a simulation ({finding.where})")
+
+    async def sock_connect(self, sock: Any, address: Any) -> None:
+        finding = self.report(f"socket connect to {address}")
+        raise OSError(f"simbot: no real network in a simulation ({finding.where})")
+
     @property
     def micros(self) -> int:
         return self._micros
@@ -71,6 +142,44 @@ class VirtualLoop(asyncio.SelectorEventLoop):
             self._micros = self.horizon_micros
             raise HorizonReached(f"virtual time reached the horizon t={self.time():.6f}s")
         self._micros = target
+
+
+def _gated(owner: Instance, callback: Callable[..., object], args: tuple[Any, ...], context: contextvars.Context) -> None:
+    """Run an instance's callback unless it is dead (dropped) or paused (held)."""
+    if owner.dead:
+        return
+    if owner.paused:
+        owner.held.append((callback, args, context))
+        return
+    try:
+        callback(*args)
+    except SystemExit as exc:
+        owner.exit(_exit_code(exc.code))
+    except KeyboardInterrupt:
+        owner.exit(130)
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1
+
+
+def _adopting_task(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any) -> asyncio.Task[Any]:
+    task = asyncio.Task(coro, loop=loop, **kwargs)
+    context = kwargs.get("context")
+    owner = context.get(current) if context is not None else current.get()
+    if owner is not None:
+        owner.adopt(task)
+    return task
+
+
+def _caller_line() -> str:
+    """The innermost stack line outside asyncio and simbot: the bot's own code."""
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        if "/asyncio/" not in frame.filename and "/simbot/sim/" not in frame.filename:
+            return f"{frame.filename}:{frame.lineno} in {frame.name}"
+    return "?"
 
 
 def run(main: Coroutine[Any, Any, T], *, horizon: float | None = None, max_steps: int | None = None) -> T:
