@@ -1,0 +1,114 @@
+"""The checkers: pure functions from a trace's history to findings (docs/checkers.md)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from .history import History
+
+
+@dataclass(frozen=True)
+class Violation:
+    t: float
+    what: str
+    instances: tuple[str, ...]
+    evidence: tuple[int, ...] = ()  # request ids in the trace that prove it
+
+
+@dataclass
+class Check:
+    name: str
+    passed: bool | None  # None: the run could not decide (e.g. too short to settle)
+    violations: list[Violation] = field(default_factory=list)
+    note: str = ""
+
+
+def single_poller(h: History) -> Check:
+    """Two different live instances must never both be polling."""
+    found: list[Violation] = []
+    for r in h.requests:
+        victim_id = r["kicked"]
+        if victim_id is None:
+            continue
+        victim = h.by_id[victim_id]
+        a, b, t = victim["instance"], r["instance"], r["t"]
+        gave_up = victim["abandoned_at"] is not None and victim["abandoned_at"] <= t
+        if a != b and h.alive(a, t) and h.alive(b, t) and not gave_up:
+            found.append(Violation(t, f"{b}'s {r['method']} kicked {a}'s live poll", (a, b), (victim_id, r["id"])))
+    for r in h.requests:
+        if r["method"] != "getUpdates" or not r["update_ids"] or r["long_poll"] or not h.received(r):
+            continue
+        for p in h.polls:
+            if p.instance != r["instance"] and p.covers(r["t"]) and h.alive(r["instance"], r["t"]):
+                found.append(Violation(r["t"], f"{r['instance']} fetched updates while {p.instance} was polling",
+                                       (p.instance, r["instance"]), (p.request["id"], r["id"])))  # fmt: skip
+    found.sort(key=lambda v: (v.t, v.evidence))
+    return Check("single_poller", not found, found)
+
+
+def liveness(h: History, bound: float = 60.0) -> Check:
+    """After the last platform event settles, exactly one live instance polls, and keeps polling."""
+    settle = h.settled_at() + bound
+    if settle >= h.horizon:
+        return Check("liveness", None, note=f"the run ends before {bound:g} s after the last platform event")
+    window = [(max(s, settle), min(e, h.horizon), who) for s, e, who in h.polling_intervals() if e > settle]
+    pollers = sorted({who for *_, who in window})
+    if not pollers:
+        return Check("liveness", False, [Violation(settle, "nobody polls", ())], "zero pollers")
+    if len(pollers) > 1:
+        return Check("liveness", False, [Violation(settle, "more than one instance polls", tuple(pollers))])
+    gap = longest_gap(window, settle, h.horizon)
+    if gap > bound:
+        return Check("liveness", False, [Violation(settle, f"polling stops for {gap:g} s", tuple(pollers))])
+    return Check("liveness", True, note=f"{pollers[0]} polls from {settle:g} s on")
+
+
+def longest_gap(intervals: list[tuple[float, float, str]], start: float, end: float) -> float:
+    gap, covered = 0.0, start
+    for s, e, _ in sorted(intervals):
+        gap = max(gap, s - covered)
+        covered = max(covered, e)
+    return max(gap, end - covered)
+
+
+def downtime(h: History, start: float) -> float:
+    total, covered = 0.0, start
+    for s, e, _ in h.polling_intervals():
+        if e <= covered:
+            continue
+        total += max(0.0, s - covered)
+        covered = max(covered, e)
+    return total + max(0.0, h.horizon - covered)
+
+
+def updates(h: History, late_after: float = 60.0) -> tuple[Check, Check, dict[str, Any]]:
+    """Lost updates (pushed, never received) and duplicates (received twice)."""
+    pushed = {e["update_id"]: e["t"] for e in h.trace.of("push") if e["update_id"] is not None}
+    received: dict[int, list[tuple[float, str]]] = defaultdict(list)
+    for r in h.requests:
+        if r["method"] == "getUpdates" and r["update_ids"] and h.received(r):
+            for uid in r["update_ids"]:
+                received[uid].append((r["answered_at"], r["instance"]))
+    lost = [Violation(t, f"update {uid} never reached a live instance", ())
+            for uid, t in sorted(pushed.items()) if uid not in received and h.horizon - t > late_after]  # fmt: skip
+    duplicates, explained = [], []
+    for uid, deliveries in sorted(received.items()):
+        for (t0, first), (t1, again) in zip(deliveries, deliveries[1:], strict=False):
+            v = Violation(t1, f"update {uid} received by {first} and again by {again}", (first, again))
+            sigkilled = first in h.killed and not _confirmed_before(h, first, uid, t1)
+            (explained if sigkilled else duplicates).append(v)
+    details = {"pushed": len(pushed), "received": len(received), "lost": len(lost),
+               "duplicates": len(duplicates), "duplicates_after_sigkill": len(explained)}  # fmt: skip
+    return Check("lost_updates", not lost, lost), Check("duplicates", not duplicates, duplicates), details
+
+
+def _confirmed_before(h: History, instance: str, uid: int, t: float) -> bool:
+    """Whether ``instance`` confirmed ``uid`` (a later offset above it) before ``t``."""
+    for r in h.requests:
+        if r["instance"] == instance and r["method"] == "getUpdates" and r["t"] < t:
+            offset = r["params"].get("offset", "")
+            if offset.lstrip("-").isdigit() and int(offset) > uid:
+                return True
+    return False

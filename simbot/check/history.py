@@ -1,0 +1,86 @@
+"""What a trace says happened, in the terms the checkers use.
+
+Lifetimes come from the harness's spawn/exit events; polls from the server's
+request log. An instance is *polling* while one of its getUpdates holds the
+long-poll slot, it has not given up on that request, and it is alive. A poll
+leaves the slot when it is kicked (at the kicker's arrival, even if its 409 is
+held back) or answered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..sim.trace import Trace
+
+PLATFORM_EVENTS = ("start", "deploy", "restart", "crash", "stop", "kill", "signal", "restart_scheduled",
+                   "stray_start", "stray_stop", "pause", "resume", "webhook", "outage")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    request: dict[str, Any]
+    instance: str
+    start: float
+    end: float  # when it left the slot, or when its owner gave up or died
+
+    def covers(self, t: float) -> bool:
+        return self.start <= t < self.end
+
+
+class History:
+    def __init__(self, trace: Trace):
+        self.trace = trace
+        self.horizon = trace.horizon
+        self.requests = trace.of("request")
+        self.by_id = {r["id"]: r for r in self.requests}
+        self.born: dict[str, float] = {}
+        self.died: dict[str, float] = {}
+        self.exit_codes: dict[str, int] = {}
+        self.killed: set[str] = set()
+        for event in trace:
+            if event["kind"] == "spawn":
+                self.born[event["instance"]] = event["t"]
+            elif event["kind"] == "exit":
+                self.died[event["instance"]] = event["t"]
+                self.exit_codes[event["instance"]] = event["code"]
+                if event["code"] == 137:
+                    self.killed.add(event["instance"])
+        self.instances = list(self.born)
+        self.polls = [p for p in map(self._poll, self.requests) if p is not None and p.end > p.start]
+
+    def alive(self, instance: str, t: float) -> bool:
+        return instance in self.born and self.born[instance] <= t < self.died.get(instance, float("inf"))
+
+    def death(self, instance: str) -> float:
+        return self.died.get(instance, self.horizon)
+
+    def left_slot(self, request: dict[str, Any]) -> float:
+        """When a long poll stopped holding the slot (server's view)."""
+        if request["kicked_by"] is not None:
+            return self.by_id[request["kicked_by"]]["t"]
+        return request["answered_at"] if request["answered_at"] is not None else self.horizon
+
+    def _poll(self, r: dict[str, Any]) -> Poll | None:
+        if r["method"] != "getUpdates" or not r["long_poll"] or r["instance"] not in self.born:
+            return None
+        end = min(self.left_slot(r), self.death(r["instance"]))
+        if r["abandoned_at"] is not None:
+            end = min(end, r["abandoned_at"])
+        return Poll(r, r["instance"], r["t"], end)
+
+    def polling_intervals(self) -> list[tuple[float, float, str]]:
+        return sorted((p.start, p.end, p.instance) for p in self.polls)
+
+    def settled_at(self) -> float:
+        """When the last platform event happened (0 if none)."""
+        times = [e["t"] for e in self.trace if e["kind"] in PLATFORM_EVENTS]
+        return max(times, default=0.0)
+
+    def received(self, r: dict[str, Any]) -> bool:
+        """Whether the client itself got this answer (alive, still waiting)."""
+        answered = r["answered_at"]
+        if answered is None or not self.alive(r["instance"], answered):
+            return False
+        return r["abandoned_at"] is None or answered <= r["abandoned_at"]

@@ -1,0 +1,1 @@
+"""Bot entry points that run real framework code, unmodified, as simulated instances."""

@@ -1,0 +1,60 @@
+"""python-telegram-bot 22, run the way ``Application.run_polling`` runs it.
+
+``run_polling`` owns its event loop, so inside a simulation (one loop shared by
+every instance) the same steps run from an async entry point: signal handlers
+for SIGINT/SIGTERM/SIGABRT, initialize (getMe), ``Updater.start_polling`` with
+its defaults (deleteWebhook, then getUpdates with timeout 10, retry forever with
+PTB's 1 s ×1.5 backoff), ``Application.start``; on a stop signal, PTB's own
+shutdown order: ``Updater.stop`` (with its confirming getUpdates), ``stop``,
+``shutdown``. All of that is PTB's code; only the loop plumbing is ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Any
+
+from telegram.ext import Application, ApplicationBuilder
+
+from ..sim.process import InstanceContext
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
+
+
+def build(info: InstanceContext) -> Application:  # type: ignore[type-arg]
+    return ApplicationBuilder().token(info.env["TELEGRAM_BOT_TOKEN"]).build()
+
+
+async def run_polling(app: Application, **start_polling: Any) -> None:  # type: ignore[type-arg]
+    """What ``app.run_polling(**start_polling)`` does, as a coroutine."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop.set)
+
+    def error_callback(exc: Exception) -> None:  # run_polling's: hand errors to the handlers
+        app.create_task(app.process_error(error=exc, update=None))
+
+    await app.initialize()
+    try:
+        if app.post_init:
+            await app.post_init(app)
+        await app.updater.start_polling(error_callback=error_callback, **start_polling)  # type: ignore[union-attr]
+        await app.start()
+        await stop.wait()
+    finally:
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        if app.post_stop:
+            await app.post_stop(app)
+        await app.shutdown()
+        if app.post_shutdown:
+            await app.post_shutdown(app)
+
+
+async def naive(info: InstanceContext) -> None:
+    """The default PTB bot: polling with every framework default."""
+    await run_polling(build(info))

@@ -1,0 +1,164 @@
+"""A platform running a bot: replicas, rollouts, stop signals, grace, restarts.
+
+This turns a ``Platform`` (deploy-platforms.md §4) into actions on a
+``Simulation``: which process starts when, which gets which signal when, when
+SIGKILL follows, and whether an exited process comes back.
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass, field
+
+from ..sim.process import EntryPoint, Instance
+from ..sim.simulation import Simulation
+from .model import Platform
+
+SIGNALS = {"SIGTERM": signal.SIGTERM, "SIGINT": signal.SIGINT}
+
+
+@dataclass
+class Slot:
+    """One replica position; its process is replaced by deploys and restarts."""
+
+    index: int
+    generation: int
+    instance: Instance | None = None
+    runs: int = 0  # processes started in this slot for this generation
+    restarts: int = 0  # consecutive restarts, for the backoff
+    restart_times: list[float] = field(default_factory=list)
+    retiring: set[str] = field(default_factory=set)  # names the platform is stopping
+
+
+class Service:
+    def __init__(self, sim: Simulation, platform: Platform, entry: EntryPoint, *, name: str = "bot",
+                 env: dict[str, str] | None = None):  # fmt: skip
+        self.sim = sim
+        self.platform = platform
+        self.entry = entry
+        self.name = name
+        self.env = env or {}
+        self.generation = 0
+        self.slots: list[Slot] = []
+        self.stopping: set[str] = set()  # instances the platform itself is stopping
+        self._when_gone: dict[str, object] = {}  # what to do once a stopped instance is gone
+        sim.on_exit.append(self._exited)
+
+    # -- naming and spawning ---------------------------------------------------------
+
+    def _instance_name(self, slot: Slot) -> str:
+        name = f"{self.name}.v{slot.generation}"
+        if self.platform.replicas > 1:
+            name += f".{slot.index}"
+        if slot.runs > 1:
+            name += f"#{slot.runs}"
+        return name
+
+    def _launch(self, slot: Slot) -> Instance:
+        slot.runs += 1
+        host = self.name if self.platform.shared_host else None
+        instance = self.sim.spawn(self._instance_name(slot), self.entry, env=self.env, host=host)
+        slot.instance = instance
+        self.sim.at(self.sim.now() + self.platform.readiness_delay, lambda: self._ready(instance))
+        return instance
+
+    def _ready(self, instance: Instance) -> None:
+        if instance.alive:
+            self.sim.record("ready", instance.name)
+
+    # -- platform actions ------------------------------------------------------------
+
+    def start(self) -> None:
+        """The first generation: every replica at once."""
+        self.generation = 1
+        self.slots = [Slot(i, 1) for i in range(self.platform.replicas)]
+        self.sim.record("start", None, platform=self.platform.name, replicas=self.platform.replicas)
+        for slot in self.slots:
+            self._launch(slot)
+
+    def deploy(self) -> None:
+        """Roll out a new generation, one replica at a time, in the platform's order."""
+        self.generation += 1
+        self.sim.record("deploy", None, generation=self.generation, order=self.platform.order)
+        self._roll(0, self.generation)
+
+    def restart(self) -> None:
+        """A restart of the same generation (Heroku daily cycling, `docker restart`, …)."""
+        self.sim.record("restart", None, generation=self.generation)
+        self._roll(0, self.generation)
+
+    def _roll(self, index: int, generation: int) -> None:
+        if index >= len(self.slots):
+            return
+        old = self.slots[index]
+        new = Slot(index, generation)
+        self.slots[index] = new
+        p = self.platform
+        after = lambda: self._roll(index + 1, generation)  # noqa: E731
+        if p.order == "stop_first":
+            self._stop(old.instance, then=lambda: (self._launch(new), self.sim.at(
+                self.sim.now() + p.readiness_delay + p.min_ready, after)))
+        elif p.order == "simultaneous":
+            self._stop(old.instance)
+            self._launch(new)
+            self.sim.at(self.sim.now() + p.readiness_delay + p.min_ready, after)
+        else:  # start_first: the old one keeps running, unsignalled, through readiness and the hold
+            self._launch(new)
+            cutover = self.sim.now() + p.startup_window()
+            self.sim.at(cutover, lambda: (self._stop(old.instance), after()))
+
+    def _stop(self, instance: Instance | None, then=None) -> None:  # type: ignore[no-untyped-def]
+        """Stop signal now, SIGKILL after the grace period; ``then`` once it is gone."""
+        if instance is None or not instance.alive:
+            if then is not None:
+                then()
+            return
+        self.stopping.add(instance.name)
+        if then is not None:
+            self._when_gone[instance.name] = then
+        self.sim.record("stop", instance.name, signal=self.platform.stop_signal, grace=self.platform.grace)
+        self.sim.signal(instance, SIGNALS[self.platform.stop_signal])
+        self.sim.at(self.sim.now() + self.platform.grace, lambda: self._kill(instance))
+
+    def _kill(self, instance: Instance) -> None:
+        if instance.alive:
+            self.sim.record("kill", instance.name, reason="grace expired")
+            instance.kill()
+
+    def crash(self, index: int = 0, code: int = 1) -> None:
+        """The process in slot ``index`` dies by itself (OOM, a bug): SIGKILL, then the restart policy."""
+        instance = self.slots[index].instance
+        if instance is not None and instance.alive:
+            self.sim.record("crash", instance.name, code=code)
+            instance.kill(code)
+
+    # -- exits and restarts ----------------------------------------------------------
+
+    def _exited(self, instance: Instance) -> None:
+        if instance.name in self.stopping:
+            then = self._when_gone.pop(instance.name, None)
+            if then is not None:
+                then()  # type: ignore[operator]
+            return
+        slot = next((s for s in self.slots if s.instance is instance), None)
+        if slot is None:
+            return
+        p = self.platform
+        policy = p.on_exit_zero if instance.exit_code == 0 else p.on_exit_nonzero
+        if policy == "stop":
+            self.sim.record("stays_down", instance.name, code=instance.exit_code)
+            return
+        now = self.sim.now()
+        up = now - (instance.started_at or now)
+        if p.backoff.reset_after_up is not None and up >= p.backoff.reset_after_up:
+            slot.restarts = 0
+        if p.max_restarts is not None:
+            window = [t for t in slot.restart_times if p.restart_window is None or now - t < p.restart_window]
+            if len(window) >= p.max_restarts:
+                self.sim.record("gave_up", instance.name, restarts=len(window))
+                return
+        delay = p.backoff.delay(slot.restarts)
+        slot.restarts += 1
+        slot.restart_times.append(now)
+        self.sim.record("restart_scheduled", instance.name, delay=round(delay, 6))
+        self.sim.at(now + delay, lambda: self._launch(slot) if slot in self.slots else None)

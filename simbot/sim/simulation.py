@@ -1,0 +1,207 @@
+"""One run: a virtual-time loop, the fake server, instances and a recorded trace.
+
+Every source of nondeterminism is owned here and passed down: the loop's clock,
+one seeded ``random.Random`` (and the global ``random`` module reseeded from it,
+for libraries such as aiogram that use it), and the fake's update-id PRNG.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import random
+import signal
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx._transports.default as httpx_transports
+
+from fake_telegram import DEFAULT_EPOCH, FakeTelegram, mocked
+
+from . import wallclock
+from .loop import Deadlock, HorizonReached, StepLimit, VirtualLoop
+from .process import HARNESS, EntryPoint, Instance, InstanceContext, current
+from .trace import Event, Trace
+
+DEFAULT_TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+_real_sleep = time.sleep
+_real_ssl_context = httpx_transports.create_ssl_context
+
+
+@functools.cache
+def _shared_ssl_context(**kwargs: Any) -> Any:
+    """One SSL context per settings: building one costs ~15 ms, and no TLS happens in a simulation."""
+    return _real_ssl_context(**kwargs)
+
+
+def _ssl_context(**kwargs: Any) -> Any:
+    try:
+        return _shared_ssl_context(**kwargs)
+    except TypeError:  # unhashable settings: build one
+        return _real_ssl_context(**kwargs)
+
+
+class Simulation:
+    def __init__(
+        self, *, seed: int = 0, horizon: float = 180.0, token: str = DEFAULT_TOKEN,
+        epoch: float = DEFAULT_EPOCH, max_steps: int = 5_000_000,
+    ):  # fmt: skip
+        self.seed = seed
+        self.horizon = horizon
+        self.token = token
+        self.epoch = epoch
+        self.rng = random.Random(seed)
+        self.loop = VirtualLoop(horizon=horizon, max_steps=max_steps)
+        self.fake = FakeTelegram(clock=self.loop.time, seed=self.rng.getrandbits(64), epoch=epoch)
+        self.instances: list[Instance] = []
+        self.events: list[Event] = []
+        self.ended_by: str | None = None
+        self.finished = False
+        self._hosts: dict[str, Path] = {}
+        self._scratch = tempfile.TemporaryDirectory(prefix="simbot-")
+        self.on_exit: list[Callable[[Instance], None]] = []
+
+    # -- the world ---------------------------------------------------------------
+
+    def now(self) -> float:
+        return self.loop.time()
+
+    def record(self, kind: str, instance: str | None = None, **data: Any) -> None:
+        self.events.append(Event(self.loop.time(), kind, instance, data))
+
+    def host(self, name: str) -> Path:
+        """A filesystem root; instances on the same host share it (and its file locks)."""
+        if name not in self._hosts:
+            root = Path(self._scratch.name) / name
+            root.mkdir(parents=True)
+            self._hosts[name] = root
+        return self._hosts[name]
+
+    def spawn(self, name: str, entry: EntryPoint, *, env: dict[str, str] | None = None,
+              host: str | None = None, clock_skew: float = 0.0) -> Instance:  # fmt: skip
+        """Start a process running ``entry``; each gets its own host unless one is named."""
+        env = {"TELEGRAM_BOT_TOKEN": self.token, **(env or {})}
+        info = InstanceContext(name, env, self.host(host or name), "https://api.telegram.org",
+                               {"clock_skew": clock_skew, "seed": self.rng.getrandbits(32)})  # fmt: skip
+        instance = Instance(self.loop, info, entry, on_exit=self._exited)
+        self.instances.append(instance)
+        self.record("spawn", name, host=host or name)
+        instance.start()
+        return instance
+
+    def _exited(self, instance: Instance) -> None:
+        if self.finished:
+            return  # stopped by the end of the run, not by anything in it
+        self.record("exit", instance.name, code=instance.exit_code)
+        for listener in self.on_exit:
+            listener(instance)
+
+    def signal(self, instance: Instance, signum: int) -> None:
+        if instance.alive:
+            self.record("signal", instance.name, signal=signal.Signals(signum).name)
+            instance.signal(signum)
+
+    def at(self, t: float, action: Callable[[], object]) -> None:
+        """Run a harness action at virtual time ``t`` (outside every instance)."""
+        self.loop.call_at(t, action, context=HARNESS)
+
+    def push(self, update: dict[str, Any]) -> None:
+        [uid] = self.fake.push(self.token, update)
+        self.record("push", None, update_id=uid)
+
+    # -- running -----------------------------------------------------------------
+
+    def run(self) -> Trace:
+        """Run until the horizon; the trace says how it ended."""
+        with self._world():
+            try:
+                self.loop.run_until_complete(self._until_horizon())
+                self.ended_by = "horizon"
+            except HorizonReached:
+                self.ended_by = "horizon"
+            except Deadlock as exc:
+                self.ended_by = f"deadlock: {exc}"
+            except StepLimit as exc:
+                self.ended_by = f"step limit: {exc}"
+            self.finished = True
+            for finding in self.loop.findings:
+                self.events.append(Event(finding.at, "finding", finding.instance,
+                                         {"what": finding.what, "where": finding.where}))  # fmt: skip
+            trace = self.trace()  # before teardown: nothing after the horizon belongs to the run
+            self._stop_everything()
+        return trace
+
+    async def _until_horizon(self) -> None:
+        await asyncio.sleep(self.horizon)
+
+    def trace(self) -> Trace:
+        meta = {"seed": self.seed, "horizon": self.horizon, "ended_by": self.ended_by}
+        return Trace.build(self.events, self.fake.log, horizon=self.horizon, meta=meta)
+
+    @contextmanager
+    def _world(self) -> Iterator[None]:
+        """Process-wide patches, in place only while this simulation runs."""
+        saved_random = random.getstate()
+        random.seed(self.rng.getrandbits(64))
+        with ExitStack() as stack:
+            stack.enter_context(wallclock.following(self))
+            stack.enter_context(mocked(self.fake))
+            stack.enter_context(self._capturing_logs())
+            time.sleep = self._blocking_sleep  # type: ignore[assignment]
+            httpx_transports.create_ssl_context = _ssl_context  # type: ignore[assignment]
+            try:
+                asyncio.set_event_loop(self.loop)
+                yield
+            finally:
+                time.sleep = _real_sleep
+                httpx_transports.create_ssl_context = _real_ssl_context
+                asyncio.set_event_loop(None)
+                random.setstate(saved_random)
+
+    @contextmanager
+    def _capturing_logs(self) -> Iterator[None]:
+        """Bots' log records (WARNING and up) become trace events, not stderr noise."""
+        handler = _TraceHandler(self)
+        root = logging.getLogger()
+        root.addHandler(handler)
+        try:
+            yield
+        finally:
+            root.removeHandler(handler)
+
+    def _blocking_sleep(self, seconds: float) -> None:
+        if current.get() is None:
+            return _real_sleep(seconds)
+        self.loop.report(f"blocking time.sleep({seconds})")
+        return None
+
+    def _stop_everything(self) -> None:
+        """Kill every instance and close its coroutines while the loop still exists."""
+        for instance in self.instances:
+            instance.kill()
+            for task in list(instance.tasks):
+                with contextlib.suppress(BaseException):
+                    task.get_coro().close()  # type: ignore[union-attr]
+        self.loop.close()
+        self._scratch.cleanup()
+
+
+class _TraceHandler(logging.Handler):
+    def __init__(self, simulation: Simulation):
+        super().__init__(logging.WARNING)
+        self.simulation = simulation
+
+    def emit(self, record: logging.LogRecord) -> None:
+        instance = current.get()
+        if instance is None:
+            return
+        message = record.getMessage().splitlines()[0] if record.msg else ""
+        if record.exc_info and record.exc_info[1] is not None:
+            message += f" [{type(record.exc_info[1]).__name__}: {record.exc_info[1]}]"
+        self.simulation.record("log", instance.name, level=record.levelname, logger=record.name, message=message)
