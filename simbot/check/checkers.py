@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,7 +96,7 @@ def updates(h: History, late_after: float = 60.0) -> tuple[Check, Check, dict[st
             for uid, t in sorted(pushed.items()) if uid not in received and h.horizon - t > late_after]  # fmt: skip
     duplicates, explained = [], []
     for uid, deliveries in sorted(received.items()):
-        for (t0, first), (t1, again) in zip(deliveries, deliveries[1:], strict=False):
+        for (_, first), (t1, again) in itertools.pairwise(deliveries):
             v = Violation(t1, f"update {uid} received by {first} and again by {again}", (first, again))
             sigkilled = first in h.killed and not _confirmed_before(h, first, uid, t1)
             (explained if sigkilled else duplicates).append(v)
