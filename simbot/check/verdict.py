@@ -75,13 +75,43 @@ def metrics(h: History) -> dict[str, Any]:
     for t in deploys:
         starts = [p.start for p in h.polls if p.start >= t and h.born.get(p.instance, -1) >= t]
         after.append(round(min(starts) - t, 6) if starts else None)
+    overlap, gap = live_pollers(h, first)
     return {
+        "overlap": overlap,
+        "gap": gap,
         "downtime": round(downtime(h, first), 6),
         "longest_gap": round(longest_gap(h.polling_intervals(), first, h.horizon), 6),
         "conflicts": dict(sorted(conflicts.items())),
         "first_poll_after_deploy": after,
         "exit_codes": dict(sorted(h.exit_codes.items())),
     }
+
+
+def live_pollers(h: History, start: float) -> tuple[float, float]:
+    """Seconds with two or more, and with no, live pollers (alive and past their first poll).
+
+    This is deploy-platforms.md §4's overlap: a bot that has started polling counts
+    until it exits, whether it is in the slot, backing off or kicked.
+    """
+    first_poll: dict[str, float] = {}
+    for r in h.requests:
+        if r["method"] == "getUpdates" and r["instance"] in h.born:
+            first_poll.setdefault(r["instance"], r["t"])
+    edges = sorted([(t, 1) for t in first_poll.values()] + [(h.death(i), -1) for i in first_poll if h.death(i) >= first_poll[i]])
+    overlap = gap = 0.0
+    live, last = 0, start
+    for t, delta in edges:
+        t = max(start, min(t, h.horizon))
+        if live >= 2:
+            overlap += t - last
+        elif live == 0:
+            gap += t - last
+        live, last = live + delta, t
+    if live >= 2:
+        overlap += h.horizon - last
+    elif live == 0:
+        gap += h.horizon - last
+    return round(overlap, 6), round(gap, 6)
 
 
 def reachability(h: History, checks: dict[str, Check]) -> dict[str, int]:

@@ -58,3 +58,22 @@ async def run_polling(app: Application, **start_polling: Any) -> None:  # type: 
 async def naive(info: InstanceContext) -> None:
     """The default PTB bot: polling with every framework default."""
     await run_polling(build(info))
+
+
+async def well_behaved(info: InstanceContext, stop_after: float = 1.0) -> None:
+    """deploy-platforms.md §5's "well-behaved" bot: polls with PTB defaults, exits 1 s after a stop signal."""
+    loop = asyncio.get_running_loop()
+
+    def leave() -> None:
+        loop.call_later(stop_after, _exit)
+
+    app = build(info)
+    await app.initialize()
+    await app.updater.start_polling()  # type: ignore[union-attr]
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, leave)
+    await asyncio.Event().wait()
+
+
+def _exit() -> None:
+    raise SystemExit(0)

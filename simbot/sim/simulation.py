@@ -121,12 +121,14 @@ class Simulation:
         """Run until the horizon; the trace says how it ended."""
         with self._world():
             try:
-                self.loop.run_until_complete(self._until_horizon())
-                self.ended_by = "horizon"
+                self.loop.run_until_complete(self.loop.create_future())  # only a budget ends it
             except HorizonReached:
                 self.ended_by = "horizon"
-            except Deadlock as exc:
-                self.ended_by = f"deadlock: {exc}"
+            except Deadlock:
+                alive = [i for i in self.instances if i.alive]
+                self.ended_by = "quiet" if not alive else "deadlock"
+                for instance in alive:
+                    self.record("deadlock", instance.name, waiting_on=[_waiting_on(t) for t in instance.tasks])
             except StepLimit as exc:
                 self.ended_by = f"step limit: {exc}"
             self.finished = True
@@ -136,9 +138,6 @@ class Simulation:
             trace = self.trace()  # before teardown: nothing after the horizon belongs to the run
             self._stop_everything()
         return trace
-
-    async def _until_horizon(self) -> None:
-        await asyncio.sleep(self.horizon)
 
     def trace(self) -> Trace:
         meta = {"seed": self.seed, "horizon": self.horizon, "ended_by": self.ended_by}
@@ -205,3 +204,15 @@ class _TraceHandler(logging.Handler):
         if record.exc_info and record.exc_info[1] is not None:
             message += f" [{type(record.exc_info[1]).__name__}: {record.exc_info[1]}]"
         self.simulation.record("log", instance.name, level=record.levelname, logger=record.name, message=message)
+
+
+def _waiting_on(task: asyncio.Task[Any]) -> str:
+    """The innermost awaitable a task is suspended on, with its source line."""
+    coro: Any = task.get_coro()
+    where = "?"
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            where = f"{getattr(coro, '__qualname__', '?')} at {frame.f_code.co_filename}:{frame.f_lineno}"
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return where

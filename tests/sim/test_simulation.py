@@ -1,0 +1,137 @@
+"""Whole runs with real python-telegram-bot instances (issue 3)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from simbot.check import judge
+from simbot.demo import render_worker_deploy
+from simbot.drivers.ptb import build, naive, run_polling
+from simbot.sim.process import InstanceContext
+from simbot.sim.simulation import Simulation
+
+HASH_OF = "from simbot.demo import render_worker_deploy as r; t = r(7); print(t.digest(), len(t))"
+
+
+def test_render_worker_deploy_of_two_real_ptb_bots_shows_the_conflicts_it_really_has():
+    trace = render_worker_deploy(seed=7)
+    verdict = judge(trace)
+    kicks = verdict.checks["single_poller"].violations
+    assert kicks, verdict.describe()
+    # every conflict falls between the new instance's first poll and the old one's exit
+    old_exit = next(e["t"] for e in trace.of("exit") if e["instance"] == "bot.v1")
+    assert all(30.0 <= v.t <= old_exit for v in kicks)
+    assert {v.instances for v in kicks} == {("bot.v1", "bot.v2"), ("bot.v2", "bot.v1")}
+    assert old_exit >= 90.5  # Render's 60 s hold after readiness at 30.5
+    assert verdict.checks["liveness"].passed and verdict.checks["lost_updates"].passed
+    conflicts = verdict.metrics["conflicts"]
+    assert conflicts["bot.v1"] >= 5 and conflicts["bot.v2"] >= 5
+    assert trace.meta["ended_by"] == "horizon"
+
+
+def test_the_same_scenario_and_seed_give_a_byte_identical_trace_in_other_processes():
+    here = render_worker_deploy(seed=7)
+    outputs = set()
+    for hash_seed in ("0", "1", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        result = subprocess.run([sys.executable, "-c", HASH_OF], env=env, capture_output=True, text=True, check=True)
+        outputs.add(result.stdout.strip())
+    assert outputs == {f"{here.digest()} {len(here)}"}
+    assert render_worker_deploy(seed=8).digest() != here.digest()
+
+
+def test_sigterm_is_handled_by_ptbs_own_shutdown_inside_the_instance():
+    sim = Simulation(seed=1, horizon=60)
+    sim.at(0, lambda: sim.spawn("bot", naive))
+    sim.at(25, lambda: sim.signal(sim.instances[0], signal.SIGTERM))
+    trace = sim.run()
+    [exit_event] = trace.of("exit")
+    assert (exit_event["t"], exit_event["code"]) == (25.0, 0)
+    polls = [r for r in trace.of("request") if r["method"] == "getUpdates"]
+    assert polls[-1]["params"]["timeout"] == "0" and polls[-2]["abandoned_at"] == 25.0  # PTB's stop: cancel, confirm
+
+
+def test_sys_exit_in_a_ptb_error_callback_ends_only_that_instance():
+    async def exits_on_conflict(info: InstanceContext) -> None:
+        app = build(info)
+
+        async def on_error(update: object, context: object) -> None:
+            sys.exit(3)
+
+        app.add_error_handler(on_error)
+        await run_polling(app)
+
+    sim = Simulation(seed=1, horizon=60)
+    sim.at(0, lambda: sim.spawn("old", naive))
+    sim.at(10, lambda: sim.spawn("new", exits_on_conflict))
+    sim.at(12, lambda: sim.spawn("third", naive))
+    trace = sim.run()
+    assert [(e["instance"], e["code"]) for e in trace.of("exit")] == [("new", 3)]
+    assert judge(trace).metrics["exit_codes"] == {"new": 3}
+
+
+def test_sigkill_leaves_a_ghost_poll_that_the_successor_kicks_silently():
+    sim = Simulation(seed=1, horizon=60)
+    sim.at(0, lambda: sim.spawn("old", naive))
+    sim.at(5, lambda: sim.instances[0].kill())
+    sim.at(6, lambda: sim.spawn("new", naive))
+    trace = sim.run()
+    verdict = judge(trace)
+    ghost = next(r for r in trace.of("request") if r["instance"] == "old" and r["method"] == "getUpdates" and r["t"] == 0)
+    assert ghost["status"] == 409 and ghost["answered_at"] == 6.0  # kicked, written to nowhere
+    assert verdict.checks["single_poller"].passed  # a ghost whose owner died is no second poller
+    assert verdict.metrics["conflicts"] == {}
+
+
+def test_a_bot_calling_time_sleep_is_reported_with_its_stack_line():
+    async def sleepy(info: InstanceContext) -> None:
+        time.sleep(2)  # blocks a real process; here: a finding
+        await asyncio.sleep(1)
+
+    sim = Simulation(seed=1, horizon=10)
+    sim.at(0, lambda: sim.spawn("sleepy", sleepy))
+    [finding] = sim.run().of("finding")
+    assert finding["instance"] == "sleepy" and finding["what"] == "blocking time.sleep(2)"
+    assert "test_simulation.py" in finding["where"] and "sleepy" in finding["where"]
+
+
+def test_the_wall_clock_follows_virtual_time_with_per_instance_skew():
+    seen: dict[str, float] = {}
+
+    async def reads_clock(info: InstanceContext) -> None:
+        await asyncio.sleep(100)
+        seen[info.name] = time.time()
+
+    sim = Simulation(seed=1, horizon=200)
+    sim.at(0, lambda: sim.spawn("exact", reads_clock))
+    sim.at(0, lambda: sim.spawn("skewed", reads_clock, clock_skew=-30))
+    sim.run()
+    assert seen == {"exact": sim.epoch + 100, "skewed": sim.epoch + 70}
+
+
+def test_a_deadlocked_run_ends_early_and_says_who_waits_on_what():
+    async def waits_forever(info: InstanceContext) -> None:
+        await asyncio.sleep(3)
+        await asyncio.Event().wait()
+
+    sim = Simulation(seed=1, horizon=1000)
+    sim.at(0, lambda: sim.spawn("stuck", waits_forever))
+    trace = sim.run()
+    assert trace.meta["ended_by"] == "deadlock"
+    [event] = trace.of("deadlock")
+    assert event["t"] == 3.0 and event["instance"] == "stuck"
+    assert "Event.wait" in event["waiting_on"][0]
+
+
+def test_a_run_whose_instances_all_finished_ends_quiet():
+    async def brief(info: InstanceContext) -> None:
+        await asyncio.sleep(1)
+
+    sim = Simulation(seed=1, horizon=1000)
+    sim.at(0, lambda: sim.spawn("brief", brief))
+    assert sim.run().meta["ended_by"] == "quiet"
