@@ -35,7 +35,8 @@ class Response:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON; NaN and Infinity are not JSON, so they raise ValueError."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def utf8(text: str) -> bytes:

@@ -20,7 +20,7 @@ from .envelope import NOT_FOUND, UNAUTHORIZED, Response, bare, error, ok
 from .log import Exchange, RequestLog, caller
 from .params import Params
 from .tokens import bot_id, secret_accepted
-from .updates import update_type
+from .updates import expiry, render, update_type
 from .wire import read_params, route, split_target
 
 Handler = Callable[[Bot, Exchange, Params], "Response | None"]
@@ -150,6 +150,9 @@ class FakeTelegram:
         kinds = [_kind(u) for u in batch]
         bot = self.bot(token)
         now = bot.unix()
+        for update, kind in zip(batch, kinds, strict=True):  # all or nothing: check before queuing
+            expiry(kind, update, now)
+            render(update)
         ids: list[int | None] = []
         for update, kind in zip(batch, kinds, strict=True):
             ids.append(bot.queue.push(update, kind, now) if kind in bot.allowed else None)
@@ -168,10 +171,16 @@ class FakeTelegram:
             return ok(self.log.to_json(where.token))
         if where.method == "updates" and verb == "POST":
             try:
-                return ok(self.push(where.token, json.loads(body or b"null")))
+                return ok(self.push(where.token, json.loads(body or b"null", parse_constant=_not_json)))
             except (ValueError, TypeError) as exc:
                 return error(400, f"Bad Request: {exc}")
+            except RecursionError:
+                return error(400, "Bad Request: the update is nested too deeply")
         return NOT_FOUND
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _kind(update: Any) -> str:

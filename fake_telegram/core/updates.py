@@ -59,7 +59,7 @@ def parse_allowed(text: str) -> frozenset[str] | None:
         return None
     try:
         names = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         return None
@@ -81,8 +81,17 @@ def expiry(kind: str, update: dict[str, Any], now: float) -> float:
         date = None
         if isinstance(body, dict):
             date = body.get("edit_date") or body.get("date")
-        return (date if isinstance(date, (int, float)) else now) + DAY
+        if isinstance(date, (int, float)) and not isinstance(date, bool):
+            if not -1e12 < date < 1e12:
+                raise ValueError(f"{kind}.date must be a Unix time, got {date!r}")
+            return date + DAY
+        return now + DAY
     return now + _LIFETIME.get(kind, DAY)
+
+
+def render(update: dict[str, Any]) -> bytes:
+    """The update's JSON after its update_id field (ValueError if it is not JSON)."""
+    return utf8(dumps({k: v for k, v in update.items() if k != "update_id"})[1:])
 
 
 @dataclass(slots=True)
@@ -117,8 +126,7 @@ class UpdateQueue:
         expires_at = expiry(kind, update, now)
         if expires_at <= now:
             return None
-        rest = {k: v for k, v in update.items() if k != "update_id"}
-        tail = utf8(dumps(rest)[1:])
+        tail = render(update)
         if len(tail) > MAX_UPDATE_BYTES or len(self._entries) >= MAX_UPDATES:
             return None
         if self._bytes + len(tail) > MAX_TOTAL_BYTES:
