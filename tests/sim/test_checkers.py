@@ -1,0 +1,163 @@
+"""Checkers on hand-built traces, passing and failing (docs/checkers.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simbot.check import judge
+from simbot.report import timeline
+from simbot.sim.trace import Trace
+
+
+class Builder:
+    """Write a trace by hand: lifecycle events and the server's request log."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+        self.next_id = 0
+
+    def event(self, t: float, kind: str, instance: str | None = None, **data: Any) -> Builder:
+        self.records.append({"t": t, "kind": kind, "instance": instance, **data})
+        return self
+
+    def spawn(self, t: float, name: str) -> Builder:
+        return self.event(t, "spawn", name)
+
+    def exit(self, t: float, name: str, code: int = 0) -> Builder:
+        return self.event(t, "exit", name, code=code)
+
+    def poll(self, t: float, name: str, *, until: float | None, status: int | None = 200, kicked: int | None = None,
+             kicked_by: int | None = None, abandoned_at: float | None = None, long_poll: bool = True,
+             update_ids: tuple[int, ...] = (), offset: int | None = None) -> int:  # fmt: skip
+        request_id = self.next_id
+        self.next_id += 1
+        params = {} if offset is None else {"offset": str(offset)}
+        self.records.append({
+            "t": t, "kind": "request", "id": request_id, "instance": name, "method": "getUpdates",
+            "params": params, "status": status, "description": None, "answered_at": until,
+            "abandoned_at": abandoned_at, "long_poll": long_poll, "kicked_by": kicked_by, "kicked": kicked,
+            "update_ids": list(update_ids),
+        })  # fmt: skip
+        return request_id
+
+    def link(self, victim: int, kicker: int) -> None:
+        by_id = {r.get("id"): r for r in self.records if r["kind"] == "request"}
+        by_id[victim]["kicked_by"], by_id[kicker]["kicked"] = kicker, victim
+
+    def trace(self, horizon: float) -> Trace:
+        return Trace(sorted(self.records, key=lambda r: r["t"]), horizon=horizon)
+
+
+def test_one_poller_throughout_passes_everything():
+    b = Builder().spawn(0, "a")
+    for t in range(0, 300, 10):
+        b.poll(t, "a", until=t + 10)
+    verdict = judge(b.trace(300))
+    assert verdict.passed and verdict.checks["liveness"].passed
+    assert verdict.metrics["downtime"] == 0 and verdict.metrics["overlap"] == 0
+
+
+def test_a_live_poll_kicked_by_another_live_instance_is_a_violation_with_evidence():
+    b = Builder().spawn(0, "old").spawn(20, "new")
+    first = b.poll(0, "old", until=30, status=409)
+    second = b.poll(25, "new", until=300)
+    b.link(first, second)
+    verdict = judge(b.trace(300))
+    [violation] = verdict.checks["single_poller"].violations
+    assert (violation.t, violation.instances, violation.evidence) == (25, ("old", "new"), (first, second))
+    assert verdict.reached["two_pollers"] == 1 and verdict.reached["conflict_409"] == 1
+
+
+def test_kicking_a_ghost_whose_owner_died_or_gave_up_is_not_a_violation():
+    b = Builder().spawn(0, "dead").spawn(0, "timed_out").spawn(20, "new")
+    ghost = b.poll(0, "dead", until=21, status=409)
+    b.exit(10, "dead", code=137)
+    abandoned = b.poll(12, "timed_out", until=31, status=409, abandoned_at=15)
+    kicker = b.poll(20, "new", until=300)
+    second = b.poll(30, "new", until=300)
+    b.link(ghost, kicker)
+    b.link(abandoned, second)
+    verdict = judge(b.trace(300))
+    assert verdict.checks["single_poller"].passed, verdict.describe()
+    assert verdict.reached["client_timeout"] == 1
+
+
+def test_a_probe_that_fetches_updates_while_another_instance_polls_is_a_violation():
+    b = Builder().spawn(0, "live").spawn(5, "prober")
+    b.poll(0, "live", until=300)
+    b.poll(10, "prober", until=10, long_poll=False, update_ids=(7,))
+    [violation] = judge(b.trace(300)).checks["single_poller"].violations
+    assert "prober fetched updates while live was polling" in violation.what
+
+
+def test_liveness_fails_with_nobody_polling_after_everyone_exits():
+    b = Builder().spawn(0, "a")
+    b.poll(0, "a", until=50, status=409)
+    b.exit(51, "a", code=0).event(51, "stop", "a")
+    verdict = judge(b.trace(300))
+    assert verdict.checks["liveness"].passed is False and verdict.checks["liveness"].note == "zero pollers"
+
+
+def test_liveness_fails_with_two_pollers_and_is_inconclusive_when_the_run_is_too_short():
+    b = Builder().spawn(0, "a").spawn(0, "b")
+    for t in range(0, 300, 10):
+        b.poll(t, "a", until=t + 5)
+        b.poll(t + 5, "b", until=t + 10)
+    assert judge(b.trace(300)).checks["liveness"].passed is False
+    short = Builder().spawn(0, "a").event(100, "deploy")
+    short.poll(0, "a", until=150)
+    assert judge(short.trace(150)).checks["liveness"].passed is None
+
+
+def test_liveness_fails_when_polling_stops_too_long():
+    b = Builder().spawn(0, "a")
+    b.poll(0, "a", until=100)
+    b.poll(200, "a", until=300)
+    check = judge(b.trace(300)).checks["liveness"]
+    assert check.passed is False and "polling stops for 100" in check.violations[0].what
+
+
+def test_lost_and_duplicated_updates_and_sigkill_explained_duplicates_apart():
+    b = Builder().spawn(0, "a").spawn(0, "b").spawn(0, "c")
+    for uid, t in ((1, 1.0), (2, 2.0), (3, 3.0), (4, 4.0)):
+        b.event(t, "push", None, update_id=uid)
+    b.poll(5, "a", until=6, update_ids=(1, 2))  # a receives 1 and 2 ...
+    b.poll(6, "a", until=7, offset=2)  # ... and confirms 1 only
+    b.exit(8, "a", code=137)  # SIGKILL before confirming 2
+    b.poll(10, "b", until=11, update_ids=(2,))  # explained: a was killed before confirming
+    b.poll(12, "c", until=13, update_ids=(1,))  # a real duplicate: 1 was confirmed by a
+    verdict = judge(b.trace(300))
+    [duplicate] = verdict.checks["duplicates"].violations
+    assert "update 1 received by a and again by c" in duplicate.what
+    assert [v.what for v in verdict.checks["lost_updates"].violations] == [
+        "update 3 never reached a live instance", "update 4 never reached a live instance",
+    ]  # fmt: skip
+    updates = verdict.metrics["updates"]
+    assert (updates["lost"], updates["duplicates"], updates["duplicates_after_sigkill"]) == (2, 1, 1)
+
+
+def test_an_answer_to_a_client_that_already_gave_up_was_not_received():
+    b = Builder().spawn(0, "a").event(1, "push", None, update_id=9)
+    b.poll(0, "a", until=2, update_ids=(9,), abandoned_at=1.5)
+    assert judge(b.trace(300)).metrics["updates"]["lost"] == 1
+
+
+def test_overlap_and_gap_count_live_pollers_not_slot_holders():
+    b = Builder().spawn(0, "old").spawn(30, "new")
+    b.poll(0, "old", until=300)
+    b.poll(31, "new", until=300)
+    b.exit(90, "old")
+    assert judge(b.trace(300)).metrics["overlap"] == 59.0
+
+
+def test_the_timeline_draws_a_lane_per_instance_with_409_markers():
+    b = Builder().spawn(0, "old").spawn(20, "new").event(20, "deploy")
+    first = b.poll(0, "old", until=23, status=409)
+    second = b.poll(20, "new", until=90)
+    b.link(first, second)
+    b.exit(40, "old")
+    lines = timeline(b.trace(90), width=90).splitlines()
+    assert lines[1].startswith("platform |") and lines[1][9 + 21] == "D"
+    old, new = lines[2], lines[3]
+    assert old.startswith("old") and old[9 + 1 : 9 + 20] == "=" * 19 and old[9 + 24] == "!"
+    assert new.startswith("new") and new[9 + 21 : 9 + 90] == "=" * 69
