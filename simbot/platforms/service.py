@@ -162,3 +162,25 @@ class Service:
         slot.restart_times.append(now)
         self.sim.record("restart_scheduled", instance.name, delay=round(delay, 6))
         self.sim.at(now + delay, lambda: self._launch(slot) if slot in self.slots else None)
+
+
+def stray(sim: Simulation, entry: EntryPoint | str, *, start: float, stop: float | None = None,
+          name: str = "stray") -> None:  # fmt: skip
+    """A poller outside the platform's control: a developer's laptop, a one-off run, CI.
+
+    It starts at ``start`` and, if ``stop`` is given, gets Ctrl-C (SIGINT) then.
+    """
+
+    def begin() -> None:
+        sim.record("stray_start", name)
+        sim.spawn(name, entry)
+
+    def end() -> None:
+        instance = next((i for i in sim.instances if i.name == name and i.alive), None)
+        if instance is not None:
+            sim.record("stray_stop", name)
+            sim.signal(instance, signal.SIGINT)
+
+    sim.at(start, begin)
+    if stop is not None:
+        sim.at(stop, end)

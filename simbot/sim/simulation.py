@@ -13,6 +13,7 @@ import functools
 import logging
 import random
 import signal
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -21,11 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx._transports.default as httpx_transports
+import respx
 
-from fake_telegram import DEFAULT_EPOCH, FakeTelegram, mocked
+from fake_telegram import DEFAULT_EPOCH, FakeTelegram
+from fake_telegram.transports.httpx import API_URL
 
 from . import wallclock
+from .entry import load
 from .loop import Deadlock, HorizonReached, StepLimit, VirtualLoop
+from .network import Network, Wire
 from .process import HARNESS, EntryPoint, Instance, InstanceContext, current
 from .trace import Event, Trace
 
@@ -50,15 +55,17 @@ def _ssl_context(**kwargs: Any) -> Any:
 class Simulation:
     def __init__(
         self, *, seed: int = 0, horizon: float = 180.0, token: str = DEFAULT_TOKEN,
-        epoch: float = DEFAULT_EPOCH, max_steps: int = 5_000_000,
+        epoch: float = DEFAULT_EPOCH, max_steps: int = 5_000_000, network: Network | None = None,
     ):  # fmt: skip
         self.seed = seed
+        self.network = network or Network()
         self.horizon = horizon
         self.token = token
         self.epoch = epoch
         self.rng = random.Random(seed)
         self.loop = VirtualLoop(horizon=horizon, max_steps=max_steps)
         self.fake = FakeTelegram(clock=self.loop.time, seed=self.rng.getrandbits(64), epoch=epoch)
+        self.wire = Wire(self.fake, self.network, random.Random(self.rng.getrandbits(64)))
         self.instances: list[Instance] = []
         self.events: list[Event] = []
         self.ended_by: str | None = None
@@ -66,6 +73,7 @@ class Simulation:
         self._hosts: dict[str, Path] = {}
         self._scratch = tempfile.TemporaryDirectory(prefix="simbot-")
         self.on_exit: list[Callable[[Instance], None]] = []
+        self._aiogram: tuple[Any, Any] | None = None
 
     # -- the world ---------------------------------------------------------------
 
@@ -83,9 +91,12 @@ class Simulation:
             self._hosts[name] = root
         return self._hosts[name]
 
-    def spawn(self, name: str, entry: EntryPoint, *, env: dict[str, str] | None = None,
+    def spawn(self, name: str, entry: EntryPoint | str, *, env: dict[str, str] | None = None,
               host: str | None = None, clock_skew: float = 0.0) -> Instance:  # fmt: skip
-        """Start a process running ``entry``; each gets its own host unless one is named."""
+        """Start a process running ``entry`` (or ``"module:function"``); each gets its own host unless one is named."""
+        if isinstance(entry, str):
+            entry = load(entry)
+        self._patch_aiogram()
         env = {"TELEGRAM_BOT_TOKEN": self.token, **(env or {})}
         info = InstanceContext(name, env, self.host(host or name), "https://api.telegram.org",
                                {"clock_skew": clock_skew, "seed": self.rng.getrandbits(32)})  # fmt: skip
@@ -150,7 +161,10 @@ class Simulation:
         random.seed(self.rng.getrandbits(64))
         with ExitStack() as stack:
             stack.enter_context(wallclock.following(self))
-            stack.enter_context(mocked(self.fake))
+            router = stack.enter_context(respx.mock(assert_all_called=False, assert_all_mocked=True))
+            router.route(url__startswith=API_URL + "/").mock(side_effect=self.wire)
+            stack.callback(self._unpatch_aiogram)
+            self._patch_aiogram()
             stack.enter_context(self._capturing_logs())
             time.sleep = self._blocking_sleep  # type: ignore[assignment]
             httpx_transports.create_ssl_context = _ssl_context  # type: ignore[assignment]
@@ -173,6 +187,113 @@ class Simulation:
             yield
         finally:
             root.removeHandler(handler)
+
+    def _patch_aiogram(self) -> None:
+        """An aiogram Bot built without a session gets the fake's, as httpx clients get respx.
+
+        Done only once aiogram is imported (by a bot's module), so runs without
+        aiogram bots never pay for importing it.
+        """
+        module = sys.modules.get("aiogram.client.bot")
+        if module is None or self._aiogram is not None:
+            return
+        from fake_telegram.transports.aiogram import FakeSession
+
+        fake = self.fake
+        self._aiogram = (module, module.AiohttpSession)
+        module.AiohttpSession = lambda **kwargs: FakeSession(fake, **kwargs)
+
+    def _unpatch_aiogram(self) -> None:
+        if self._aiogram is not None:
+            module, real = self._aiogram
+            module.AiohttpSession = real
+            self._aiogram = None
+
+    def _blocking_sleep(self, seconds: float) -> None:
+        if current.get() is None:
+            return _real_sleep(seconds)
+        self.loop.report(f"blocking time.sleep({seconds})")
+        return None
+
+    def _stop_everything(self) -> None:
+        """After the trace is taken: end every task the way asyncio.run does, within a budget.
+
+        Gates reopen so killed and paused instances' tasks can unwind; whatever they
+        still do reaches a fake whose log is no longer part of the run.
+        """
+        tasks = []
+        for instance in self.instances:
+            instance.dead = instance.paused = False
+            instance.exiting = True
+            tasks += [t for t in instance.tasks if not t.done()]
+        for task in tasks:
+            task.cancel()
+        self.loop.horizon_micros = self.loop.micros + 600 * 1_000_000
+        self.loop.max_steps = self.loop.steps + 100_000
+        with contextlib.suppress(Exception):
+            self.loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        for task in tasks:
+            if not task.done():
+                task._log_destroy_pending = False  # type: ignore[attr-defined]
+                with contextlib.suppress(BaseException):
+                    task.get_coro().close()  # type: ignore[union-attr]
+        self.loop.close()
+        self._scratch.cleanup()
+
+    @contextmanager
+    def _world(self) -> Iterator[None]:
+        """Process-wide patches, in place only while this simulation runs."""
+        saved_random = random.getstate()
+        random.seed(self.rng.getrandbits(64))
+        with ExitStack() as stack:
+            stack.enter_context(wallclock.following(self))
+            router = stack.enter_context(respx.mock(assert_all_called=False, assert_all_mocked=True))
+            router.route(url__startswith=API_URL + "/").mock(side_effect=self.wire)
+            stack.callback(self._unpatch_aiogram)
+            self._patch_aiogram()
+            stack.enter_context(self._capturing_logs())
+            time.sleep = self._blocking_sleep  # type: ignore[assignment]
+            httpx_transports.create_ssl_context = _ssl_context  # type: ignore[assignment]
+            try:
+                asyncio.set_event_loop(self.loop)
+                yield
+            finally:
+                time.sleep = _real_sleep
+                httpx_transports.create_ssl_context = _real_ssl_context
+                asyncio.set_event_loop(None)
+                random.setstate(saved_random)
+
+    @contextmanager
+    def _capturing_logs(self) -> Iterator[None]:
+        """Bots' log records (WARNING and up) become trace events, not stderr noise."""
+        handler = _TraceHandler(self)
+        root = logging.getLogger()
+        root.addHandler(handler)
+        try:
+            yield
+        finally:
+            root.removeHandler(handler)
+
+    def _patch_aiogram(self) -> None:
+        """An aiogram Bot built without a session gets the fake's, as httpx clients get respx.
+
+        Done only once aiogram is imported (by a bot's module), so runs without
+        aiogram bots never pay for importing it.
+        """
+        module = sys.modules.get("aiogram.client.bot")
+        if module is None or self._aiogram is not None:
+            return
+        from fake_telegram.transports.aiogram import FakeSession
+
+        fake = self.fake
+        self._aiogram = (module, module.AiohttpSession)
+        module.AiohttpSession = lambda **kwargs: FakeSession(fake, **kwargs)
+
+    def _unpatch_aiogram(self) -> None:
+        if self._aiogram is not None:
+            module, real = self._aiogram
+            module.AiohttpSession = real
+            self._aiogram = None
 
     def _blocking_sleep(self, seconds: float) -> None:
         if current.get() is None:
