@@ -7,7 +7,7 @@ process), ``FakeTransport`` (an httpx transport), ``asgi_app`` (real HTTP throug
 uvicorn) and ``fake_telegram.transports.aiogram.FakeSession``.
 """
 
-from .core import DEFAULT_EPOCH, Bot, Exchange, FakeTelegram, RequestLog, Response, Rules, caller
+from .core import DEFAULT_EPOCH, Bot, Exchange, FakeTelegram, Fault, RequestLog, Response, Rules, caller
 from .transports.asgi import asgi_app
 from .transports.httpx import API_URL, FakeTransport, mocked, mount
 from .updates_builder import message_update
@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_EPOCH",
     "Bot",
     "Exchange",
+    "Fault",
     "FakeTelegram",
     "FakeTransport",
     "RequestLog",

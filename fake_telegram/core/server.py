@@ -12,11 +12,12 @@ import asyncio
 import json
 import random
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from . import lifecycle, messages, polling, webhooks
 from .bot import Bot, Clock, Rules
-from .envelope import NOT_FOUND, UNAUTHORIZED, Response, bare, error, ok
+from .envelope import NOT_FOUND, UNAUTHORIZED, Response, bare, error, flood, ok
 from .log import Exchange, RequestLog, caller
 from .params import Params
 from .tokens import bot_id, secret_accepted
@@ -24,6 +25,29 @@ from .updates import expiry, render, update_type
 from .wire import read_params, route, split_target
 
 Handler = Callable[[Bot, Exchange, Params], "Response | None"]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Telegram misbehaving for a while: every matching request gets this error instead.
+
+    ``status`` 429 answers in the flood form with ``retry_after``; 5xx statuses answer
+    ``Internal Server Error`` (500) or ``Bad Gateway`` (502) and the like.
+    """
+
+    start: float
+    end: float
+    status: int = 429
+    retry_after: int = 5
+    methods: frozenset[str] | None = None  # None: every method
+
+    def answer(self) -> Response:
+        if self.status == 429:
+            return flood(self.retry_after)
+        return error(self.status, _REASONS.get(self.status, "Internal Server Error"))
+
+
+_REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 DEFAULT_EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: Unix time at clock() == 0
 CONTROL_PREFIX = "/_fake/"
 
@@ -63,6 +87,7 @@ class FakeTelegram:
         self.rules = rules or Rules()
         self.log = RequestLog()
         self.bots: dict[tuple[str, bool], Bot] = {}
+        self.faults: list[Fault] = []
         self._handlers = {name.lower(): (name, handler) for name, handler in HANDLERS.items()}
 
     # -- the Bot API ---------------------------------------------------------
@@ -114,6 +139,11 @@ class FakeTelegram:
             return NOT_FOUND
         if not self._accepts(where.token):
             return UNAUTHORIZED
+        if self.faults:
+            now = exchange.at
+            for fault in self.faults:
+                if fault.start <= now < fault.end and (fault.methods is None or canonical in fault.methods):
+                    return fault.answer()
         bot = self.bot(where.token, test_dc=where.test_dc)
         return lifecycle.gate(bot, name.lower()) or handler(bot, exchange, params)
 

@@ -48,7 +48,7 @@ class Service:
 
     def _instance_name(self, slot: Slot) -> str:
         name = f"{self.name}.v{slot.generation}"
-        if self.platform.replicas > 1:
+        if self.platform.replicas > 1 or slot.index > 0:
             name += f".{slot.index}"
         if slot.runs > 1:
             name += f"#{slot.runs}"
@@ -124,6 +124,16 @@ class Service:
         if instance.alive:
             self.sim.record("kill", instance.name, reason="grace expired")
             instance.kill()
+
+    def scale(self, replicas: int) -> None:
+        """Change the number of replicas: new slots start at once, surplus ones are stopped."""
+        self.sim.record("scale", None, replicas=replicas)
+        while len(self.slots) < replicas:
+            slot = Slot(len(self.slots), self.generation)
+            self.slots.append(slot)
+            self._launch(slot)
+        while len(self.slots) > replicas:
+            self._stop(self.slots.pop().instance)
 
     def crash(self, index: int = 0, code: int = 1) -> None:
         """The process in slot ``index`` dies by itself (OOM, a bug): SIGKILL, then the restart policy."""

@@ -38,6 +38,18 @@ class StepLimit(RuntimeError):
     """The loop ran more iterations than the run allows."""
 
 
+class Watchdog(KeyboardInterrupt):
+    """The run took longer in real time than its budget: a bot spins without awaiting.
+
+    A KeyboardInterrupt, because that is what asyncio lets out of a task.
+    """
+
+    def __init__(self, instance: str | None, where: str):
+        super().__init__(f"{instance or 'the harness'} kept the CPU at {where}")
+        self.instance = instance
+        self.where = where
+
+
 @dataclass(frozen=True)
 class Finding:
     """Something real the bot under test did inside a simulation (a socket, a thread, a sleep)."""
@@ -155,6 +167,8 @@ def _gated(owner: Instance, callback: Callable[..., object], args: tuple[Any, ..
         callback(*args)
     except SystemExit as exc:
         owner.exit(_exit_code(exc.code))
+    except Watchdog:
+        raise
     except KeyboardInterrupt:
         owner.exit(130)
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx._transports.default as httpx_transports
 import respx
@@ -29,12 +30,13 @@ from fake_telegram.transports.httpx import API_URL
 
 from . import wallclock
 from .entry import load
-from .loop import Deadlock, HorizonReached, StepLimit, VirtualLoop
+from .loop import Deadlock, HorizonReached, StepLimit, VirtualLoop, Watchdog
 from .network import Network, Wire
 from .process import HARNESS, EntryPoint, Instance, InstanceContext, current
 from .trace import Event, Trace
 
 DEFAULT_TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+FORM = {"content-type": "application/x-www-form-urlencoded"}
 _real_sleep = time.sleep
 _real_ssl_context = httpx_transports.create_ssl_context
 
@@ -56,8 +58,10 @@ class Simulation:
     def __init__(
         self, *, seed: int = 0, horizon: float = 180.0, token: str = DEFAULT_TOKEN,
         epoch: float = DEFAULT_EPOCH, max_steps: int = 5_000_000, network: Network | None = None,
+        watchdog: float | None = 30.0,
     ):  # fmt: skip
         self.seed = seed
+        self.watchdog = watchdog  # real seconds a run may take before it is stopped
         self.network = network or Network()
         self.horizon = horizon
         self.token = token
@@ -122,6 +126,33 @@ class Simulation:
         """Run a harness action at virtual time ``t`` (outside every instance)."""
         self.loop.call_at(t, action, context=HARNESS)
 
+    def pause(self, instance: Instance, seconds: float) -> None:
+        """SIGSTOP now, SIGCONT later: a GC pause, a frozen VM, a laptop lid."""
+        if not instance.alive:
+            return
+        self.record("pause", instance.name, seconds=seconds)
+        instance.signal(signal.SIGSTOP)
+
+        def resume() -> None:
+            if instance.alive:
+                self.record("resume", instance.name)
+                instance.signal(signal.SIGCONT)
+
+        self.at(self.now() + seconds, resume)
+
+    def set_webhook(self, url: str) -> None:
+        """Someone else (another deploy, a dashboard) sets a webhook on the bot's token."""
+        self.record("webhook", None, url=url)
+        body = urlencode({"url": url}).encode()
+        self.fake.receive("POST", f"/bot{self.token}/setWebhook", FORM, body, who="someone else")
+
+    def telegram_fault(self, seconds: float, status: int = 429, retry_after: int = 5) -> None:
+        """Telegram answers every request with ``status`` for ``seconds`` from now."""
+        from fake_telegram import Fault
+
+        self.record("outage", None, seconds=seconds, status=status)
+        self.fake.faults.append(Fault(self.now(), self.now() + seconds, status, retry_after))
+
     def push(self, update: dict[str, Any]) -> None:
         [uid] = self.fake.push(self.token, update)
         self.record("push", None, update_id=uid)
@@ -142,6 +173,9 @@ class Simulation:
                     self.record("deadlock", instance.name, waiting_on=[_waiting_on(t) for t in instance.tasks])
             except StepLimit as exc:
                 self.ended_by = f"step limit: {exc}"
+            except Watchdog as exc:
+                self.ended_by = "watchdog"
+                self.record("watchdog", exc.instance, seconds=self.watchdog, where=exc.where)
             self.finished = True
             for finding in self.loop.findings:
                 self.events.append(Event(finding.at, "finding", finding.instance,
@@ -164,6 +198,7 @@ class Simulation:
             router = stack.enter_context(respx.mock(assert_all_called=False, assert_all_mocked=True))
             router.route(url__startswith=API_URL + "/").mock(side_effect=self.wire)
             stack.callback(self._unpatch_aiogram)
+            stack.enter_context(_watchdog(self.watchdog))
             self._patch_aiogram()
             stack.enter_context(self._capturing_logs())
             time.sleep = self._blocking_sleep  # type: ignore[assignment]
@@ -250,6 +285,7 @@ class Simulation:
             router = stack.enter_context(respx.mock(assert_all_called=False, assert_all_mocked=True))
             router.route(url__startswith=API_URL + "/").mock(side_effect=self.wire)
             stack.callback(self._unpatch_aiogram)
+            stack.enter_context(_watchdog(self.watchdog))
             self._patch_aiogram()
             stack.enter_context(self._capturing_logs())
             time.sleep = self._blocking_sleep  # type: ignore[assignment]
@@ -310,6 +346,29 @@ class Simulation:
                     task.get_coro().close()  # type: ignore[union-attr]
         self.loop.close()
         self._scratch.cleanup()
+
+
+@contextmanager
+def _watchdog(seconds: float | None) -> Iterator[None]:
+    """Interrupt the run after ``seconds`` of real time, wherever it is (main thread only)."""
+    import threading
+
+    if seconds is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def bark(signum: int, frame: Any) -> None:
+        owner = current.get()
+        where = f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "?"
+        raise Watchdog(owner.name if owner else None, where)
+
+    previous = signal.signal(signal.SIGALRM, bark)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class _TraceHandler(logging.Handler):

@@ -99,3 +99,21 @@ def test_push_needs_a_well_formed_token():
             FakeTelegram().push("nope", {"poll": {}})
 
     run(main())
+
+
+def test_faults_answer_telegram_errors_for_a_while_then_stop(in_process):
+    from fake_telegram import Fault
+
+    async def scenario(api: Api) -> None:
+        api.fake.faults.append(Fault(1.0, 3.0, 429, retry_after=7, methods=frozenset({"getUpdates"})))
+        api.fake.faults.append(Fault(2.0, 3.0, 502))
+        await api.sleep(1.0)
+        flooded = await api.call("getUpdates")
+        assert flooded.status == 429 and flooded.headers["retry-after"] == "7"
+        assert (await api.call("getMe")).status == 200  # not a method the first fault covers
+        await api.sleep(1.0)
+        assert (await api.call("getMe")).body == {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+        await api.sleep(1.0)
+        assert (await api.call("getUpdates")).status == 200
+
+    in_process(scenario)

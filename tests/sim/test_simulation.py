@@ -135,3 +135,27 @@ def test_a_run_whose_instances_all_finished_ends_quiet():
     sim = Simulation(seed=1, horizon=1000)
     sim.at(0, lambda: sim.spawn("brief", brief))
     assert sim.run().meta["ended_by"] == "quiet"
+
+
+def test_a_bot_that_spins_without_awaiting_is_stopped_by_the_watchdog_and_named():
+    async def spinner(info: InstanceContext) -> None:
+        await asyncio.sleep(1)
+        while True:  # never yields to the loop
+            pass
+
+    sim = Simulation(seed=1, horizon=100, watchdog=0.3)
+    sim.at(0, lambda: sim.spawn("spinner", spinner))
+    trace = sim.run()
+    assert trace.meta["ended_by"] == "watchdog"
+    [event] = trace.of("watchdog")
+    assert event["instance"] == "spinner" and "test_simulation.py" in event["where"]
+
+
+def test_a_bot_that_spins_through_the_loop_hits_the_step_cap():
+    async def busy(info: InstanceContext) -> None:
+        while True:
+            await asyncio.sleep(0)
+
+    sim = Simulation(seed=1, horizon=100, max_steps=10_000)
+    sim.at(0, lambda: sim.spawn("busy", busy))
+    assert sim.run().meta["ended_by"].startswith("step limit")

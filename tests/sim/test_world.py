@@ -76,3 +76,49 @@ def test_a_stray_laptop_poller_fights_production_until_ctrl_c():
     kicks = verdict.checks["single_poller"].violations
     assert kicks and all(50 <= v.t <= 130 for v in kicks)
     assert verdict.checks["liveness"].passed  # production keeps polling once the laptop is gone
+
+
+def test_a_webhook_set_by_someone_else_silences_ptb_until_it_deletes_it_on_restart():
+    sim = Simulation(seed=1, horizon=120)
+    service = Service(sim, preset("docker_always"), "simbot.drivers.ptb:naive")
+    sim.at(0, service.start)
+    sim.at(20, lambda: sim.set_webhook("https://example.com/hook"))
+    trace = sim.run()
+    conflicts = [r for r in trace.of("request") if r["status"] == 409]
+    assert conflicts[0]["description"] == "Conflict: terminated by setWebhook request"
+    assert any("webhook is active" in (r["description"] or "") for r in conflicts[1:])
+    assert judge(trace).checks["single_poller"].passed  # someone else is not a second poller
+
+
+def test_a_telegram_outage_makes_ptb_back_off_and_recover():
+    sim = Simulation(seed=1, horizon=200)
+    sim.at(0, lambda: sim.spawn("bot", "simbot.drivers.ptb:naive"))
+    sim.at(30, lambda: sim.telegram_fault(20, status=502))
+    trace = sim.run()
+    failed = [r for r in trace.of("request") if r["status"] == 502]
+    assert failed and all(30 <= r["t"] < 50 for r in failed)
+    assert judge(trace).checks["liveness"].passed
+
+
+def test_scaling_out_adds_a_second_poller_and_scaling_in_removes_it():
+    sim = Simulation(seed=1, horizon=300)
+    service = Service(sim, preset("k8s_rolling_1"), "simbot.drivers.ptb:naive")
+    sim.at(0, service.start)
+    sim.at(30, lambda: service.scale(2))
+    sim.at(90, lambda: service.scale(1))
+    trace = sim.run()
+    verdict = judge(trace)
+    assert {e["instance"] for e in trace.of("spawn")} == {"bot.v1", "bot.v1.1"}
+    assert all(30 <= v.t <= 90 + 30 for v in verdict.checks["single_poller"].violations)
+    assert verdict.checks["single_poller"].violations and verdict.checks["liveness"].passed
+
+
+def test_a_paused_instance_holds_its_poll_then_resumes():
+    sim = Simulation(seed=1, horizon=120)
+    sim.at(0, lambda: sim.spawn("bot", "simbot.drivers.ptb:naive"))
+    sim.at(5, lambda: sim.pause(sim.instances[0], 40))
+    trace = sim.run()
+    polls = [r for r in trace.of("request") if r["method"] == "getUpdates"]
+    assert not [r for r in polls if 5 < r["t"] < 45]  # frozen: no request for 40 s
+    assert [r for r in polls if r["t"] >= 45]  # then it carries on
+    assert [e["kind"] for e in trace if e["kind"] in ("pause", "resume")] == ["pause", "resume"]
