@@ -1,7 +1,8 @@
 """A plain-text timeline: one lane per instance, one column per time bucket.
 
     b booting (spawned, not yet polling)   = polling (holds the slot)
-    . waiting or backing off               p probing (a getUpdates that did not wait)
+    . waiting                              ~ backing off after a 409
+    p probing (a getUpdates that did not wait)
     s stopping (got its stop signal)       ! got a 409 in this bucket
     (blank) not running
 The top lane marks platform events: D deploy, R restart, S stop signal, K SIGKILL,
@@ -17,7 +18,7 @@ from ..sim.trace import Trace
 
 EVENT_MARKS = {"deploy": "D", "restart": "R", "stop": "S", "kill": "K", "crash": "C", "exit": "X", "pause": "P",
                "stray_start": "+", "stray_stop": "-"}  # fmt: skip
-PRIORITY = " .bps=!"  # a later character wins a bucket
+PRIORITY = " .~bps=!"  # a later character wins a bucket
 
 
 def timeline(trace: Trace, width: int = 90) -> str:
@@ -53,6 +54,11 @@ def _lane(h: History, name: str, step: float, columns: int) -> list[str]:
     for r in mine:
         if r["method"] == "getUpdates" and not r["long_poll"]:
             paint(r["t"], r["t"], "p")
+    starts = sorted(r["t"] for r in mine)
+    for r in mine:
+        if r["status"] == 409 and h.received(r):
+            after = [t for t in starts if t > r["answered_at"]]
+            paint(r["answered_at"], after[0] if after else died, "~")
     for p in h.polls:
         if p.instance == name:
             paint(p.start, p.end, "=")
