@@ -77,3 +77,25 @@ async def well_behaved(info: InstanceContext, stop_after: float = 1.0) -> None:
 
 def _exit() -> None:
     raise SystemExit(0)
+
+
+def with_policy(name: str, **params: Any):  # type: ignore[no-untyped-def]
+    """An entry point running a ``simbot.startup`` policy, fitted to its instance.
+
+    The host-local lock lives in the instance's own filesystem; a lease uses the
+    simulation's shared store (a ``MemoryStore`` unless the scenario put another
+    there) and the instance's name as its owner.
+    """
+    from ..startup import MemoryStore, policy
+
+    async def entry(info: InstanceContext) -> None:
+        fitted = dict(params)
+        if name == "delay-probe-backoff":
+            fitted.setdefault("lock_dir", str(info.root))
+        if name == "lease":
+            fitted.setdefault("store", info.extra["shared"].setdefault("lease_store", MemoryStore()))
+            fitted.setdefault("owner", info.name)
+        await policy(name, **fitted)(build(info))
+
+    entry.__qualname__ = f"with_policy({name!r})"
+    return entry

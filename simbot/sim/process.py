@@ -64,6 +64,7 @@ class Instance:
         self.started_at: float | None = None
         self.ended_at: float | None = None
         self.main: asyncio.Task[Any] | None = None
+        self.resources: list[Callable[[], object]] = []  # closed at death, as the kernel closes fds
         self.context = contextvars.copy_context()
         self.context.run(_enter, self)
 
@@ -128,6 +129,9 @@ class Instance:
             return
         self.dead = True
         self.held.clear()
+        for close in reversed(self.resources):
+            close()
+        self.resources.clear()
         self.ended_at = self.loop.time()
         if self.on_exit is not None:
             self.on_exit(self)

@@ -77,6 +77,7 @@ class Simulation:
         self._hosts: dict[str, Path] = {}
         self._scratch = tempfile.TemporaryDirectory(prefix="simbot-")
         self.on_exit: list[Callable[[Instance], None]] = []
+        self.shared: dict[str, Any] = {}  # what every instance can reach: a lease store, say
         self._aiogram: tuple[Any, Any] | None = None
 
     # -- the world ---------------------------------------------------------------
@@ -103,7 +104,7 @@ class Simulation:
         self._patch_aiogram()
         env = {"TELEGRAM_BOT_TOKEN": self.token, **(env or {})}
         info = InstanceContext(name, env, self.host(host or name), "https://api.telegram.org",
-                               {"clock_skew": clock_skew, "seed": self.rng.getrandbits(32)})  # fmt: skip
+                               {"clock_skew": clock_skew, "seed": self.rng.getrandbits(32), "shared": self.shared})  # fmt: skip
         instance = Instance(self.loop, info, entry, on_exit=self._exited)
         self.instances.append(instance)
         self.record("spawn", name, host=host or name)

@@ -1,0 +1,41 @@
+"""Start-up logic under test: the incident's fix, common practice, and a safe lease.
+
+A start-up is ``async (app) -> None`` for a python-telegram-bot 22 Application;
+use one in production with ``asyncio.run(simbot.startup.run(app, policy))``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Startup, run
+from .incident import DelayProbeBackoff
+from .lease import LeasePolicy
+from .lock import HostLock
+from .naive import ExitOnConflict, Naive
+from .stores import FileStore, LeaseStore, MemoryStore, StoreUnavailable
+
+POLICIES: dict[str, type] = {
+    "naive": Naive,
+    "exit-on-conflict": ExitOnConflict,
+    "delay-probe-backoff": DelayProbeBackoff,
+    "lease": LeasePolicy,
+}
+
+
+def policy(name: str, **params: Any) -> Startup:
+    """A policy by its name, with parameters overriding its shipped defaults."""
+    try:
+        cls = POLICIES[name]
+    except KeyError:
+        raise ValueError(f"unknown start-up policy {name!r}; expected one of: {', '.join(POLICIES)}") from None
+    try:
+        return cls(**params)  # type: ignore[no-any-return]
+    except TypeError as exc:
+        raise ValueError(f"policy {name!r}: {exc}") from None
+
+
+__all__ = [
+    "POLICIES", "DelayProbeBackoff", "ExitOnConflict", "FileStore", "HostLock", "LeasePolicy", "LeaseStore",
+    "MemoryStore", "Naive", "Startup", "StoreUnavailable", "policy", "run",
+]
