@@ -85,13 +85,22 @@ def downtime(h: History, start: float) -> float:
 
 
 def updates(h: History, late_after: float = 60.0) -> tuple[Check, Check, dict[str, Any]]:
-    """Lost updates (pushed, never received) and duplicates (received twice)."""
+    """Lost updates (pushed, never handled) and duplicates (handled twice).
+
+    "Handled" comes from ``handled`` events, which the drivers record for every update
+    the bot's application processes; a trace without them is judged by deliveries.
+    """
     pushed = {e["update_id"]: e["t"] for e in h.trace.of("push") if e["update_id"] is not None}
-    received: dict[int, list[tuple[float, str]]] = defaultdict(list)
+    fetched: dict[int, list[tuple[float, str]]] = defaultdict(list)
     for r in h.requests:
         if r["method"] == "getUpdates" and r["update_ids"] and h.received(r):
             for uid in r["update_ids"]:
-                received[uid].append((r["answered_at"], r["instance"]))
+                fetched[uid].append((r["answered_at"], r["instance"]))
+    handled: dict[int, list[tuple[float, str]]] = defaultdict(list)
+    for e in h.trace.of("handled"):
+        handled[e["update_id"]].append((e["t"], e["instance"]))
+    # judge by what the bots processed when they say so (our drivers do); else by deliveries
+    received = handled if h.trace.of("handled") else fetched
     lost = [Violation(t, f"update {uid} never reached a live instance", ())
             for uid, t in sorted(pushed.items()) if uid not in received and h.horizon - t > late_after]  # fmt: skip
     duplicates, explained = [], []
@@ -101,7 +110,11 @@ def updates(h: History, late_after: float = 60.0) -> tuple[Check, Check, dict[st
             sigkilled = first in h.killed and not _confirmed_before(h, first, uid, t1)
             (explained if sigkilled else duplicates).append(v)
     details = {"pushed": len(pushed), "received": len(received), "lost": len(lost),
-               "duplicates": len(duplicates), "duplicates_after_sigkill": len(explained)}  # fmt: skip
+               "duplicates": len(duplicates), "duplicates_after_sigkill": len(explained),
+               "fetched_not_handled": sum(  # e.g. a probe that took updates and dropped them
+                   1 for uid, got in fetched.items() for _, who in got
+                   if handled and who not in {w for _, w in handled.get(uid, [])}),
+               "judged_by": "handled" if handled else "delivered"}  # fmt: skip
     return Check("lost_updates", not lost, lost), Check("duplicates", not duplicates, duplicates), details
 
 

@@ -11,9 +11,17 @@ from __future__ import annotations
 from aiogram import Bot, Dispatcher
 
 from ..sim.process import InstanceContext
+from ..sim.simulation import note_handled
 
 
 async def naive(info: InstanceContext) -> None:
     """The default aiogram bot: ``start_polling`` with every framework default."""
     bot = Bot(info.env["TELEGRAM_BOT_TOKEN"])
-    await Dispatcher().start_polling(bot)
+    dispatcher = Dispatcher()
+    dispatcher.update.outer_middleware(_handled)
+    await dispatcher.start_polling(bot)
+
+
+async def _handled(handler, update, data):  # type: ignore[no-untyped-def]
+    note_handled(update.update_id)
+    return await handler(update, data)

@@ -15,15 +15,24 @@ import asyncio
 import signal
 from typing import Any
 
-from telegram.ext import Application, ApplicationBuilder
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 from ..sim.process import InstanceContext
+from ..sim.simulation import note_handled
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
 
 
 def build(info: InstanceContext) -> Application:  # type: ignore[type-arg]
-    return ApplicationBuilder().token(info.env["TELEGRAM_BOT_TOKEN"]).build()
+    """A default Application that tells the harness about every update it handles."""
+    app = ApplicationBuilder().token(info.env["TELEGRAM_BOT_TOKEN"]).build()
+    app.add_handler(TypeHandler(Update, _handled), group=-1000)
+    return app
+
+
+async def _handled(update: Update, context: object) -> None:
+    note_handled(update.update_id)
 
 
 async def run_polling(app: Application, **start_polling: Any) -> None:  # type: ignore[type-arg]

@@ -196,6 +196,8 @@ class Simulation:
         random.seed(self.rng.getrandbits(64))
         with ExitStack() as stack:
             stack.enter_context(wallclock.following(self))
+            _running.append(self)
+            stack.callback(_running.remove, self)
             router = stack.enter_context(respx.mock(assert_all_called=False, assert_all_mocked=True))
             router.route(url__startswith=API_URL + "/").mock(side_effect=self.wire)
             stack.callback(self._unpatch_aiogram)
@@ -283,6 +285,8 @@ class Simulation:
         random.seed(self.rng.getrandbits(64))
         with ExitStack() as stack:
             stack.enter_context(wallclock.following(self))
+            _running.append(self)
+            stack.callback(_running.remove, self)
             router = stack.enter_context(respx.mock(assert_all_called=False, assert_all_mocked=True))
             router.route(url__startswith=API_URL + "/").mock(side_effect=self.wire)
             stack.callback(self._unpatch_aiogram)
@@ -370,6 +374,16 @@ def _watchdog(seconds: float | None) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+_running: list[Simulation] = []
+
+
+def note_handled(update_id: int) -> None:
+    """Drivers call this for every update the bot processes: lost and duplicate checks use it."""
+    instance = current.get()
+    if _running and instance is not None:
+        _running[-1].record("handled", instance.name, update_id=update_id)
 
 
 class _TraceHandler(logging.Handler):
