@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -19,7 +20,7 @@ from fake_telegram.core.bot import SERVER_CONTEXT
 from fake_telegram.core.log import Exchange
 from fake_telegram.transports.httpx import forward
 
-from .process import current
+from .process import Instance, current
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,20 @@ class Wire:
         self.fake = fake
         self.network = network
         self.rng = rng
+        self.freeze_before_poll: dict[str, float] = {}  # instance -> seconds, armed once
+        self.freeze: Callable[[Instance, float], None] | None = None
 
     def _delay(self) -> float:
         low, high = self.network.latency
         return low if low == high else self.rng.uniform(low, high)
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
+        owner = current.get()
+        if owner is not None and self.freeze_before_poll and request.url.path.endswith("/getUpdates"):
+            seconds = self.freeze_before_poll.pop(owner.name, None)
+            if seconds is not None and self.freeze is not None:
+                self.freeze(owner, seconds)  # paused after deciding to poll, before the poll leaves
+                await asyncio.sleep(0)
         if self.network.ideal:
             return await forward(self.fake, request)
         loop = asyncio.get_running_loop()
@@ -60,7 +69,6 @@ class Wire:
         up, down, dropped = self._delay(), self._delay(), self.rng.random() < self.network.drop
         body = await request.aread()
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers.raw}
-        owner = current.get()
         who = owner.name if owner is not None else None
         arrived: asyncio.Future[Exchange] = loop.create_future()
 

@@ -70,6 +70,7 @@ class Simulation:
         self.loop = VirtualLoop(horizon=horizon, max_steps=max_steps)
         self.fake = FakeTelegram(clock=self.loop.time, seed=self.rng.getrandbits(64), epoch=epoch)
         self.wire = Wire(self.fake, self.network, random.Random(self.rng.getrandbits(64)))
+        self.wire.freeze = self.pause
         self.instances: list[Instance] = []
         self.events: list[Event] = []
         self.ended_by: str | None = None
@@ -140,6 +141,11 @@ class Simulation:
                 instance.signal(signal.SIGCONT)
 
         self.at(self.now() + seconds, resume)
+
+    def pause_before_next_poll(self, instance: Instance, seconds: float) -> None:
+        """Freeze ``instance`` the moment it sends its next getUpdates: between deciding and polling."""
+        self.record("pause_armed", instance.name, seconds=seconds)
+        self.wire.freeze_before_poll[instance.name] = seconds
 
     def set_webhook(self, url: str) -> None:
         """Someone else (another deploy, a dashboard) sets a webhook on the bot's token."""
