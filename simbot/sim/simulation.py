@@ -265,17 +265,20 @@ class Simulation:
         Gates reopen so killed and paused instances' tasks can unwind; whatever they
         still do reaches a fake whose log is no longer part of the run.
         """
-        tasks = []
         for instance in self.instances:
             instance.dead = instance.paused = False
             instance.exiting = True
-            tasks += [t for t in instance.tasks if not t.done()]
-        for task in tasks:
-            task.cancel()
         self.loop.horizon_micros = self.loop.micros + 600 * 1_000_000
         self.loop.max_steps = self.loop.steps + 100_000
-        with contextlib.suppress(Exception):
-            self.loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        tasks: list[asyncio.Task[Any]] = []
+        for round_ in range(5):  # cleanup code may start new tasks: let those finish, uncancelled
+            tasks = [t for i in self.instances for t in i.tasks if not t.done()]
+            if not tasks:
+                break
+            for task in tasks if round_ == 0 else ():
+                task.cancel()
+            with contextlib.suppress(Exception):
+                self.loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
         for task in tasks:
             if not task.done():
                 task._log_destroy_pending = False  # type: ignore[attr-defined]
