@@ -108,3 +108,17 @@ def with_policy(name: str, **params: Any):  # type: ignore[no-untyped-def]
 
     entry.__qualname__ = f"with_policy({name!r})"
     return entry
+
+
+def with_startup(startup: Any):  # type: ignore[no-untyped-def]
+    """An entry point running your own start-up: ``async (app) -> None``, or ``"module:function"``."""
+    if isinstance(startup, str):
+        from ..sim.entry import load
+
+        startup = load(startup)
+
+    async def entry(info: InstanceContext) -> None:
+        await startup(build(info))
+
+    entry.__qualname__ = f"with_startup({getattr(startup, '__qualname__', startup)!r})"
+    return entry

@@ -214,3 +214,17 @@ def test_lease_parameters_are_checked():
         policy("yolo")
     with pytest.raises(ValueError, match="policy 'naive'"):
         policy("naive", nonsense=1)
+
+
+def test_your_own_startup_runs_in_the_harness_by_import_path():
+    from simbot.drivers.ptb import with_startup
+    from simbot.platforms import preset
+    from simbot.platforms.service import Service
+
+    sim = Simulation(seed=1, horizon=400)
+    service = Service(sim, preset("render_worker"), with_startup("tests.startup.custom:patient"))
+    sim.at(0, service.start)
+    sim.at(100, service.deploy)
+    verdict = judge(sim.run())
+    assert verdict.passed, verdict.describe()  # 90 s beats Render's 60 s hold, at a price:
+    assert verdict.metrics["first_poll_after_deploy"] == [90.0] and verdict.metrics["downtime"] > 20

@@ -1,0 +1,76 @@
+"""docs/examples/lease_bot.py, for real: two processes, fake-telegram serve, a real Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import redis
+
+from tests.clients.support import serve_fake
+from tests.conftest import TOKEN
+
+BOT = Path(__file__).parents[2] / "docs" / "examples" / "lease_bot.py"
+
+
+def wait_for(condition, timeout: float = 15.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_two_lease_bots_poll_one_at_a_time_and_hand_over_on_sigterm(tmp_path, redis_url: str):
+    lease = redis.Redis.from_url(redis_url, decode_responses=True)
+    lease.delete("simbot:lease:telegram-poller")
+    with serve_fake(tmp_path) as server:
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API": f"{server.base}/bot", "REDIS_URL": redis_url}
+        bots = [subprocess.Popen([sys.executable, str(BOT)], env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE) for _ in range(2)]  # fmt: skip
+        try:
+            with httpx.Client(base_url=server.base) as client:
+                owner = wait_for(lambda: lease.get("simbot:lease:telegram-poller"))
+                holder = next(b for b in bots if owner == f"{socket.gethostname()}:{b.pid}")
+                other = next(b for b in bots if b is not holder)
+
+                def answered() -> int:
+                    log = client.get(f"/_fake/bot{TOKEN}/log").json()["result"]
+                    return sum(1 for e in log if e["method"] == "sendMessage" and e["status"] == 200)
+
+                update = {"message": {"message_id": 1, "date": int(time.time()), "text": "first",
+                                      "chat": {"id": 7, "type": "private"}, "from": {"id": 7, "is_bot": False, "first_name": "U"}}}  # fmt: skip
+                client.post(f"/_fake/bot{TOKEN}/updates", json=update)
+                wait_for(lambda: answered() == 1)
+
+                holder.send_signal(signal.SIGTERM)
+                assert holder.wait(15) == 0
+                wait_for(lambda: lease.get("simbot:lease:telegram-poller") == f"{socket.gethostname()}:{other.pid}")
+                client.post(f"/_fake/bot{TOKEN}/updates", json={**update, "message": {**update["message"], "text": "second"}})
+                wait_for(lambda: answered() == 2)
+
+                log = client.get(f"/_fake/bot{TOKEN}/log").json()["result"]
+                # a 409 may only go to a ghost: a poll its client had already given up on
+                live_conflicts = [e for e in log if e["status"] == 409
+                                  and (e["abandoned_at"] is None or e["abandoned_at"] > e["answered_at"])]  # fmt: skip
+                assert not live_conflicts, "a 409 reached a waiting client: two pollers at once"
+                texts = [e["params"]["text"] for e in log if e["method"] == "sendMessage"]
+                assert texts == ["first", "second"]  # each update handled exactly once
+        finally:
+            for bot in bots:
+                if bot.poll() is None:
+                    bot.send_signal(signal.SIGTERM)
+            for bot in bots:
+                try:
+                    bot.wait(15)
+                except subprocess.TimeoutExpired:
+                    bot.kill()
+            lease.close()
