@@ -14,7 +14,7 @@ from typing import Any
 
 from ..sim.trace import Trace
 
-PLATFORM_EVENTS = ("start", "deploy", "restart", "crash", "stop", "kill", "signal", "restart_scheduled",
+PLATFORM_EVENTS = ("start", "deploy", "cutover", "restart", "crash", "stop", "kill", "signal", "restart_scheduled",
                    "stray_start", "stray_stop", "pause", "resume", "webhook", "outage")  # fmt: skip
 
 

@@ -96,16 +96,21 @@ class Service:
         p = self.platform
         after = lambda: self._roll(index + 1, generation)  # noqa: E731
         if p.order == "stop_first":
-            self._stop(old.instance, then=lambda: (self._launch(new), self.sim.at(
+            self._stop(old.instance, then=lambda: (self._cutover(index), self._launch(new), self.sim.at(
                 self.sim.now() + p.readiness_delay + p.min_ready, after)))
         elif p.order == "simultaneous":
+            self._cutover(index)
             self._stop(old.instance)
             self._launch(new)
             self.sim.at(self.sim.now() + p.readiness_delay + p.min_ready, after)
         else:  # start_first: the old one keeps running, unsignalled, through readiness and the hold
             self._launch(new)
             cutover = self.sim.now() + p.startup_window()
-            self.sim.at(cutover, lambda: (self._stop(old.instance), after()))
+            self.sim.at(cutover, lambda: (self._cutover(index), self._stop(old.instance), after()))
+
+    def _cutover(self, index: int) -> None:
+        """The platform switches replica ``index`` to the new generation (recorded even if the old is gone)."""
+        self.sim.record("cutover", None, replica=index, generation=self.slots[index].generation)
 
     def _stop(self, instance: Instance | None, then=None) -> None:  # type: ignore[no-untyped-def]
         """Stop signal now, SIGKILL after the grace period; ``then`` once it is gone."""
