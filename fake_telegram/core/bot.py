@@ -107,12 +107,12 @@ class Bot:
             by.kicked = old.id
         self.conflict(old, description)
 
-    def wait(self, exchange: Exchange, from_id: int, limit: int, timeout: int) -> None:
+    def wait(self, exchange: Exchange, offset: int, limit: int, timeout: int) -> None:
         """Make ``exchange`` the pending long poll, kicking the older one (§4.1)."""
         self.kick(exchange, CONFLICT_OTHER_GET_UPDATES)
         self.poll = exchange
         exchange.long_poll = True
-        self._poll_from = from_id
+        self._poll_from = offset  # re-read with it when woken or timed out (Client.cpp:16420)
         self._poll_limit = limit
         self._deadline = later(timeout, self.answer_poll)
 
@@ -136,8 +136,15 @@ class Bot:
         self._vacate()
         poll.answer(self.read(poll, self._poll_from, self._poll_limit), self.clock())
 
-    def read(self, exchange: Exchange, from_id: int, limit: int) -> Response:
-        entries = self.queue.read(from_id, limit, self.unix())
+    def read(self, exchange: Exchange, offset: int, limit: int) -> Response:
+        """do_get_updates: an in-window positive offset confirms below it; anything else reads the head."""
+        queue = self.queue
+        if offset > 0 and queue.in_window(offset):
+            queue.confirm_below(offset)
+            from_id = offset
+        else:
+            from_id = 0  # the head; nothing is confirmed
+        entries = queue.read(from_id, limit, self.unix())
         exchange.update_ids = tuple(e.update_id for e in entries)
         raw = b"[" + b",".join(e.render() for e in entries) + b"]"
         return ok(list(exchange.update_ids), raw=raw.decode())

@@ -11,7 +11,7 @@ from .updates import DEFAULT_ALLOWED
 LOGGED_OUT = error(400, "Logged out")  # no "Bad Request:" prefix (Client.cpp:16286-16288)
 RESTARTING = error(500, "Internal Server Error: restart")
 ALREADY_CLOSED = error(400, "Bad Request: the bot has already been closed")
-FRESH_LOGIN = 1800.0  # a bot authorized this recently lingers logged out until then
+FRESH_LOGIN = 1800.0  # a bot authorized this recently answers "Logged out" for this long
 
 
 def gate(bot: Bot, method: str) -> Response | None:
@@ -34,8 +34,9 @@ def gate(bot: Bot, method: str) -> Response | None:
 def close(bot: Bot, exchange: Exchange, params: Params) -> Response:
     now = bot.clock()
     age = now - bot.started_at
-    if age < bot.rules.close_min_age:
-        return flood(max(1, int(bot.rules.close_min_age - age)))
+    retry_after = int(bot.rules.close_min_age - age)  # rounded down: the last second lets it through
+    if retry_after > 0:
+        return flood(retry_after)
     bot.answer_poll()  # a pending long poll is answered normally
     bot.closed = True
     bot.closing_until = now + bot.rules.close_takes
@@ -45,12 +46,9 @@ def close(bot: Bot, exchange: Exchange, params: Params) -> Response:
 def log_out(bot: Bot, exchange: Exchange, params: Params) -> Response:
     now = bot.clock()
     bot.answer_poll()
-    bot.queue.clear()
-    bot.queue.next_id = None
+    bot.queue.clear()  # numbering continues: the server's queue outlives the bot's data
     bot.webhook = None
     bot.allowed = DEFAULT_ALLOWED
-    if now - bot.started_at > FRESH_LOGIN:
-        bot.logged_out_until = now + 1.0
-    else:
-        bot.logged_out_until = bot.started_at + FRESH_LOGIN
+    # Client.cpp:9333-9337: 1 s if the bot authorized more than 30 minutes ago, else 30 minutes
+    bot.logged_out_until = now + (1.0 if now - bot.started_at > FRESH_LOGIN else FRESH_LOGIN)
     return ok(True)

@@ -41,17 +41,12 @@ def get_updates(bot: Bot, exchange: Exchange, params: Params) -> Response | None
     bot.prev_offset = offset
     bot.prev_at = now
 
-    queue = bot.queue
     if offset < 0:
-        queue.clear(keep=-offset)
-    if offset > 0 and queue.in_window(offset):
-        queue.confirm_below(offset)
-        from_id = offset
-    else:
-        from_id = 0  # the head; nothing is confirmed
-    response = bot.read(exchange, from_id, limit)
+        bot.queue.clear(keep=-offset)
+    offset = max(offset, 0)  # the slot keeps the head for offset <= 0 (§3.4)
+    response = bot.read(exchange, offset, limit)
     if exchange.update_ids or timeout == 0:
         return response
     exchange.update_ids = ()
-    bot.wait(exchange, from_id, limit, timeout)
+    bot.wait(exchange, offset, limit, timeout)
     return None

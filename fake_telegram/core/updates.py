@@ -132,7 +132,7 @@ class UpdateQueue:
         if self._bytes + len(tail) > MAX_TOTAL_BYTES:
             return None
         self.purge(now)
-        stale = self.last_push is not None and now - self.last_push > WEEK and not self._entries
+        stale = self.last_push is not None and now - self.last_push >= WEEK and not self._entries
         if self.next_id is None or stale:
             self.next_id = self._rng.randint(FIRST_ID_MIN, FIRST_ID_MAX)
         elif self.next_id >= ID_LIMIT:

@@ -77,9 +77,17 @@ def read_params(query: str, headers: Mapping[str, str], body: bytes) -> Params |
             _add_urlencoded(values, body.decode("utf-8", "replace"))
         elif "application/json" in lowered:
             _add_json(values, body.decode("utf-8", "replace"))
-    if sum(len(k) + len(v) for k, v in values.items()) > MAX_PARAMS_BYTES:
+    if _size(values) > MAX_PARAMS_BYTES:
         return bare(413)
     return Params(values, files)
+
+
+def _size(values: dict[str, str]) -> int:
+    """Bytes of UTF-8, counted only when the characters alone could come near the limit."""
+    chars = sum(len(k) + len(v) for k, v in values.items())
+    if chars * 4 <= MAX_PARAMS_BYTES:
+        return chars
+    return sum(len(k.encode("utf-8", "replace")) + len(v.encode("utf-8", "replace")) for k, v in values.items())
 
 
 def _add_urlencoded(values: dict[str, str], text: str) -> None:

@@ -454,3 +454,89 @@ def test_control_a_bots_log_lists_only_that_bots_requests(over):
         assert [e["token"] for e in everyone] == [TOKEN, OTHER_TOKEN]
 
     over(scenario)
+
+
+# -- fidelity bugs the audit found in the core, fixed against the pinned source -------
+
+
+def test_s8_2_s7_2_log_out_keeps_update_numbering(in_process):
+    """TQueue's clear keeps the tail: ids continue after logOut (Client.cpp:9350-9355)."""
+
+    async def scenario(api: Api) -> None:
+        [before] = await api.push({"poll": {"id": "p"}})
+        await api.call("logOut")
+        await api.sleep(1800)
+        assert await api.push({"poll": {"id": "q"}}) == [before + 1]
+
+    in_process(scenario)
+
+
+def test_s3_4_a_woken_poll_rereads_with_its_raw_offset_and_confirms_below_it(in_process):
+    """Client.cpp:16420: the wake re-runs do_get_updates with the stored offset."""
+
+    async def scenario(api: Api) -> None:
+        [last] = await api.push({"poll": {"id": "0"}})
+        poll = api.start("getUpdates", offset=last + 5, timeout=30)  # in window: confirms `last`
+        await api.settle()
+        await api.push({"poll": {"id": "1"}}, {"poll": {"id": "2"}})  # ids last+1, last+2 < offset
+        assert (await poll).result == []
+        assert (await api.call("getUpdates", offset=-100)).result == []  # deleted, as the server does
+
+    in_process(scenario)
+
+
+def test_s3_4_an_offset_that_comes_into_the_window_confirms_on_wake(in_process):
+    async def scenario(api: Api) -> None:
+        [last] = await api.push({"poll": {"id": "0"}})
+        await api.call("getUpdates", offset=last + 1)  # confirmed: the queue is empty, tail = last + 1
+        poll = api.start("getUpdates", offset=last + 12, timeout=30)  # tail + 11: out of the window
+        await api.settle()
+        await api.push({"poll": {"id": "1"}})  # tail moves: the offset is in the window now ...
+        assert (await poll).result == []  # ... so the wake confirms the new update instead of returning it
+        assert (await api.call("getUpdates", offset=-100)).result == []
+
+    in_process(scenario)
+
+
+def test_s1_3_the_1_mib_limit_counts_bytes_not_characters(over):
+    async def scenario(api: Api) -> None:
+        body = '{"chat_id":1,"text":"' + "é" * 600_000 + '"}'  # 600 000 characters, 1 200 000 bytes
+        request = api.client.build_request(
+            "POST", f"/bot{TOKEN}/sendMessage", content=body.encode(), headers={"content-type": "application/json"}
+        )
+        reply = await api.send(request)
+        assert (reply.status, reply.raw) == (413, b"")
+
+    over(scenario)
+
+
+def test_s8_2_logged_out_lingers_30_minutes_from_the_log_out(in_process):
+    async def scenario(api: Api) -> None:
+        await api.call("getMe")
+        await api.sleep(1000)
+        await api.call("logOut")
+        await api.sleep(900)
+        assert (await api.call("getMe")).description == "Logged out"  # 1900 s: still within 30 min of logOut
+        await api.sleep(900)
+        assert (await api.call("getMe")).status == 200
+
+    in_process(scenario)
+
+
+def test_s8_1_close_goes_through_in_the_last_second_before_ten_minutes(in_process):
+    async def scenario(api: Api) -> None:
+        await api.call("getMe")
+        await api.sleep(599.5)
+        assert (await api.call("close")).body == {"ok": True, "result": True}
+
+    in_process(scenario)
+
+
+def test_s7_2_exactly_a_week_without_updates_restarts_numbering(in_process):
+    async def scenario(api: Api) -> None:
+        [first] = await api.push({"poll": {"id": "0"}})
+        await api.call("getUpdates", offset=first + 1)
+        await api.sleep(7 * 86400)
+        assert await api.push({"poll": {"id": "1"}}) != [first + 1]
+
+    in_process(scenario)
