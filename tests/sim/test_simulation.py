@@ -159,3 +159,39 @@ def test_a_bot_that_spins_through_the_loop_hits_the_step_cap():
     sim = Simulation(seed=1, horizon=100, max_steps=10_000)
     sim.at(0, lambda: sim.spawn("busy", busy))
     assert sim.run().meta["ended_by"].startswith("step limit")
+
+
+def test_garbage_from_earlier_runs_never_changes_a_later_trace():
+    """Cyclic GC finalizing an earlier run's leftovers mid-run used to leak into the trace."""
+    import gc
+
+    from simbot.drivers.ptb import with_policy
+    from simbot.platforms import preset
+    from simbot.platforms.service import Service
+    from simbot.sim.network import Network
+
+    def reference() -> str:
+        sim = Simulation(seed=4, horizon=60, network=Network(latency=(0.05, 0.2)))
+        sim.at(0, lambda: sim.spawn("bot", "simbot.drivers.ptb:naive"))
+        return sim.run().digest()
+
+    def dirty() -> None:  # leaves killed bots' coroutines, cycles and all
+        for entry in (with_policy("delay-probe-backoff"), with_policy("lease"), "simbot.drivers.aiogram:naive"):
+            sim = Simulation(seed=1, horizon=150)
+            service = Service(sim, preset("k8s_rolling_1"), entry)
+            sim.at(0, service.start)
+            sim.at(20, service.deploy)
+            sim.at(50, lambda: service.crash(0, 137))
+            sim.at(60, lambda: sim.spawn("ptb", "simbot.drivers.ptb:naive"))
+            sim.run()
+
+    clean = reference()
+    thresholds = gc.get_threshold()
+    try:
+        for _ in range(3):
+            dirty()
+            gc.set_threshold(1, 1, 1)  # collect at nearly every allocation
+            assert reference() == clean
+            gc.set_threshold(*thresholds)
+    finally:
+        gc.set_threshold(*thresholds)
