@@ -181,8 +181,8 @@ def test_garbage_from_earlier_runs_never_changes_a_later_trace():
             service = Service(sim, preset("k8s_rolling_1"), entry)
             sim.at(0, service.start)
             sim.at(20, service.deploy)
-            sim.at(50, lambda: service.crash(0, 137))
-            sim.at(60, lambda: sim.spawn("ptb", "simbot.drivers.ptb:naive"))
+            sim.at(50, lambda service=service: service.crash(0, 137))
+            sim.at(60, lambda sim=sim: sim.spawn("ptb", "simbot.drivers.ptb:naive"))
             sim.run()
 
     clean = reference()
