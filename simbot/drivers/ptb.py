@@ -21,8 +21,6 @@ from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from ..sim.process import InstanceContext
 from ..sim.simulation import note_handled
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
-
 
 def build(info: InstanceContext) -> Application:  # type: ignore[type-arg]
     """A default Application that tells the harness about every update it handles."""
@@ -35,33 +33,11 @@ async def _handled(update: Update, context: object) -> None:
     note_handled(update.update_id)
 
 
-async def run_polling(app: Application, **start_polling: Any) -> None:  # type: ignore[type-arg]
-    """What ``app.run_polling(**start_polling)`` does, as a coroutine."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in STOP_SIGNALS:
-        loop.add_signal_handler(sig, stop.set)
+async def run_polling(app: Application) -> None:  # type: ignore[type-arg]
+    """What ``app.run_polling()`` does, as a coroutine: the ``naive`` start-up policy."""
+    from ..startup import Naive
 
-    def error_callback(exc: Exception) -> None:  # run_polling's: hand errors to the handlers
-        app.create_task(app.process_error(error=exc, update=None))
-
-    await app.initialize()
-    try:
-        if app.post_init:
-            await app.post_init(app)
-        await app.updater.start_polling(error_callback=error_callback, **start_polling)  # type: ignore[union-attr]
-        await app.start()
-        await stop.wait()
-    finally:
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        if app.post_stop:
-            await app.post_stop(app)
-        await app.shutdown()
-        if app.post_shutdown:
-            await app.post_shutdown(app)
+    await Naive()(app)
 
 
 async def naive(info: InstanceContext) -> None:
@@ -79,7 +55,7 @@ async def well_behaved(info: InstanceContext, stop_after: float = 1.0) -> None:
     app = build(info)
     await app.initialize()
     await app.updater.start_polling()  # type: ignore[union-attr]
-    for sig in STOP_SIGNALS:
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGABRT):
         loop.add_signal_handler(sig, leave)
     await asyncio.Event().wait()
 
