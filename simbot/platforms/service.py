@@ -24,7 +24,6 @@ class Slot:
     index: int
     generation: int
     instance: Instance | None = None
-    runs: int = 0  # processes started in this slot for this generation
     restarts: int = 0  # consecutive restarts, for the backoff
     restart_times: list[float] = field(default_factory=list)
     retiring: set[str] = field(default_factory=set)  # names the platform is stopping
@@ -42,20 +41,20 @@ class Service:
         self.slots: list[Slot] = []
         self.stopping: set[str] = set()  # instances the platform itself is stopping
         self._when_gone: dict[str, object] = {}  # what to do once a stopped instance is gone
+        self._launches: dict[str, int] = {}  # processes started per name, so every name is unique
         sim.on_exit.append(self._exited)
 
     # -- naming and spawning ---------------------------------------------------------
 
     def _instance_name(self, slot: Slot) -> str:
-        name = f"{self.name}.v{slot.generation}"
+        """``bot.v<generation>[.<replica>]``, then ``#2``, ``#3`` … for later processes of it."""
+        base = f"{self.name}.v{slot.generation}"
         if self.platform.replicas > 1 or slot.index > 0:
-            name += f".{slot.index}"
-        if slot.runs > 1:
-            name += f"#{slot.runs}"
-        return name
+            base += f".{slot.index}"
+        self._launches[base] = runs = self._launches.get(base, 0) + 1
+        return base if runs == 1 else f"{base}#{runs}"
 
     def _launch(self, slot: Slot) -> Instance:
-        slot.runs += 1
         host = self.name if self.platform.shared_host else None
         instance = self.sim.spawn(self._instance_name(slot), self.entry, env=self.env, host=host)
         slot.instance = instance

@@ -102,6 +102,8 @@ class Simulation:
     def spawn(self, name: str, entry: EntryPoint | str, *, env: dict[str, str] | None = None,
               host: str | None = None, clock_skew: float = 0.0) -> Instance:  # fmt: skip
         """Start a process running ``entry`` (or ``"module:function"``); each gets its own host unless one is named."""
+        if any(i.name == name for i in self.instances):
+            raise ValueError(f"an instance named {name!r} already exists: the trace needs unique names")
         if isinstance(entry, str):
             entry = load(entry)
         self._patch_aiogram()
