@@ -79,6 +79,7 @@ class Simulation:
         self.finished = False
         self._hosts: dict[str, Path] = {}
         self._scratch = tempfile.TemporaryDirectory(prefix="simbot-")
+        self.hosts_root = self._scratch.name
         self.on_exit: list[Callable[[Instance], None]] = []
         self.shared: dict[str, Any] = {}  # what every instance can reach: a lease store, say
         self._aiogram: tuple[Any, Any] | None = None
@@ -355,6 +356,8 @@ class _TraceHandler(logging.Handler):
         message = record.getMessage().splitlines()[0] if record.msg else ""
         if record.exc_info and record.exc_info[1] is not None:
             message += f" [{type(record.exc_info[1]).__name__}: {record.exc_info[1]}]"
+        # the hosts' filesystems live in a random temp dir: name it the same in every run
+        message = message.replace(self.simulation.hosts_root, "<hosts>")
         self.simulation.record("log", instance.name, level=record.levelname, logger=record.name, message=message)
 
 

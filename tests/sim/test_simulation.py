@@ -195,3 +195,19 @@ def test_garbage_from_earlier_runs_never_changes_a_later_trace():
             gc.set_threshold(*thresholds)
     finally:
         gc.set_threshold(*thresholds)
+
+
+def test_the_hosts_random_temp_dir_never_reaches_the_trace():
+    """A host lock's log line names its path; the path lives in a random temp dir."""
+    from simbot.drivers.ptb import with_policy
+
+    def run() -> tuple[str, list[str]]:
+        sim = Simulation(seed=1, horizon=20)
+        sim.at(0, lambda: sim.spawn("first", with_policy("delay-probe-backoff"), host="box"))
+        sim.at(1, lambda: sim.spawn("second", with_policy("delay-probe-backoff"), host="box"))
+        trace = sim.run()
+        return trace.digest(), [e["message"] for e in trace.of("log") if "holds" in e["message"]]
+
+    (first, messages), (second, _) = run(), run()
+    assert messages == ["another instance holds <hosts>/box/telegram_bot.lock on this host; exiting"]
+    assert first == second
