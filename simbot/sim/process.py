@@ -97,8 +97,10 @@ class Instance:
 
     def _forget(self, task: asyncio.Task[Any]) -> None:
         self.tasks.pop(task, None)
-        if not task.cancelled() and isinstance(task.exception(), (SystemExit, KeyboardInterrupt)):
-            pass  # retrieved: the exit was handled as the process's exit, not an error
+        if not task.cancelled():
+            # Retrieve the outcome: an exit is the process's exit, and asyncio's "exception was
+            # never retrieved" log comes at garbage-collection time, which no trace may depend on.
+            task.exception()
         if self.exiting and not self.dead and not self.tasks:
             self._die()
 
