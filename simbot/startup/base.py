@@ -13,6 +13,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram.ext import Application
 
@@ -46,3 +47,18 @@ async def shut_down(app: Application) -> None:  # type: ignore[type-arg]
     await app.shutdown()
     if app.post_shutdown:
         await app.post_shutdown(app)
+
+
+async def first(*awaitables: Awaitable[Any], timeout: float | None = None) -> None:
+    """Until the first awaitable finishes or ``timeout`` passes.
+
+    Futures passed in are left running (the caller decides about them); coroutines
+    are wrapped in tasks here, and those are cancelled on the way out.
+    """
+    given = [a for a in awaitables if isinstance(a, asyncio.Future)]
+    created = [asyncio.ensure_future(a) for a in awaitables if not isinstance(a, asyncio.Future)]
+    try:
+        await asyncio.wait([*given, *created], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in created:
+            task.cancel()

@@ -28,7 +28,6 @@ alternatives are parameters:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import tempfile
 from dataclasses import dataclass
 from typing import Literal
@@ -36,7 +35,7 @@ from typing import Literal
 from telegram.error import Conflict
 from telegram.ext import Application
 
-from .base import log, shut_down, stop_event
+from .base import first, log, shut_down, stop_event
 from .lock import HostLock
 
 
@@ -65,7 +64,7 @@ class DelayProbeBackoff:
             return self._leave()
         await app.initialize()
         try:
-            await _sleep_unless(stop, self.delay)
+            await first(stop.wait(), timeout=self.delay)
             if stop.is_set():
                 return None
             if await self._conflict_detected(app):
@@ -104,7 +103,7 @@ class DelayProbeBackoff:
                 await app.updater.start_polling(timeout=self.poll_timeout, error_callback=error_callback)  # type: ignore[union-attr]
             except Conflict:
                 conflicted.set()
-            await _first(stop.wait(), conflicted.wait())
+            await first(stop.wait(), conflicted.wait())
             if stop.is_set():
                 return
             await app.updater.stop()  # type: ignore[union-attr]
@@ -116,7 +115,7 @@ class DelayProbeBackoff:
             wait = (attempt + 1) * self.wait_step
             log.warning("409 Conflict on attempt %d of %d; retrying in %g s", attempt + 1, self.attempts, wait)
             attempt += 1
-            await _sleep_unless(stop, wait)
+            await first(stop.wait(), timeout=wait)
             if stop.is_set():
                 return
 
@@ -125,16 +124,3 @@ class DelayProbeBackoff:
             raise SystemExit(self.exit_code)
         return None
 
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
-
-
-async def _first(*awaitables) -> None:  # type: ignore[no-untyped-def]
-    tasks = [asyncio.ensure_future(a) for a in awaitables]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()

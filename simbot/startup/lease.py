@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from telegram.error import Conflict, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from .base import log, shut_down, stop_event
+from .base import first, log, shut_down, stop_event
 from .stores.base import LeaseStore, StoreUnavailable
 
 MIN_POLL_TIMEOUT = 3  # below this the server's anti-spin rule may raise it anyway
@@ -98,7 +98,7 @@ class LeasePolicy:
             if await self._store(self.store.acquire(self.key, self.owner, self.ttl)):
                 log.info("%s holds the lease until %.3f", self.owner, sent + self.ttl)
                 return _Holding(sent + self.ttl)
-            await _wait(stop.wait(), timeout=self.retry_every)
+            await first(stop.wait(), timeout=self.retry_every)
         return None
 
     async def _renew(self, holding: _Holding) -> None:
@@ -131,11 +131,11 @@ class LeasePolicy:
                         log.warning("%s: lease expires without a renewal; stopped polling", self.owner)
                         return
                     holding.changed.clear()
-                    await _wait(stop.wait(), holding.changed.wait(), timeout=room)
+                    await first(stop.wait(), holding.changed.wait(), timeout=room)
                     continue
                 sent_offset = offset
                 poll = asyncio.ensure_future(app.bot.get_updates(offset=offset, timeout=timeout))
-                await _wait(poll, stop.wait(), timeout=None, lost=holding)
+                await first(poll, stop.wait(), _until_lost(holding))
                 if not poll.done():
                     poll.cancel()  # the server keeps it at most `timeout` s: inside the lease
                     continue
@@ -166,22 +166,6 @@ class LeasePolicy:
             if still_valid:
                 await self._store(self.store.release(self.key, self.owner))
                 log.info("%s released the lease", self.owner)
-
-
-async def _wait(*awaitables, timeout: float | None, lost: _Holding | None = None) -> None:  # type: ignore[no-untyped-def]
-    """Until the first awaitable finishes, ``timeout`` passes or the lease is lost.
-
-    Futures passed in are left alone; what this creates, it cancels.
-    """
-    created = [asyncio.ensure_future(a) for a in awaitables if not isinstance(a, asyncio.Future)]
-    if lost is not None:
-        created.append(asyncio.ensure_future(_until_lost(lost)))
-    given = [a for a in awaitables if isinstance(a, asyncio.Future)]
-    try:
-        await asyncio.wait([*given, *created], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in created:
-            task.cancel()
 
 
 async def _until_lost(holding: _Holding) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from telegram.error import Conflict
 from telegram.ext import Application
 
-from .base import log, shut_down, stop_event
+from .base import first, log, shut_down, stop_event
 
 
 @dataclass(frozen=True)
@@ -56,12 +56,7 @@ class ExitOnConflict:
         try:
             await app.updater.start_polling(timeout=self.poll_timeout, error_callback=error_callback)  # type: ignore[union-attr]
             await app.start()
-            _done, _ = await asyncio.wait(
-                [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(conflicted.wait())],
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            for task in _:
-                task.cancel()
+            await first(stop.wait(), conflicted.wait())
         finally:
             await shut_down(app)
         if conflicted.is_set():
