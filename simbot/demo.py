@@ -7,24 +7,16 @@ PTB with every framework default. Updates arrive every 10 s.
 
 from __future__ import annotations
 
-from fake_telegram import message_update
-
 from .check import Verdict, judge
-from .drivers.ptb import naive
-from .platforms import preset
-from .platforms.service import Service
-from .sim.simulation import Simulation
+from .scenario import Bot, Event, Scenario, Updates, simulate
 from .sim.trace import Trace
 
 
 def render_worker_deploy(seed: int = 0, horizon: float = 180.0) -> Trace:
-    sim = Simulation(seed=seed, horizon=horizon)
-    service = Service(sim, preset("render_worker"), naive)
-    sim.at(0.0, service.start)
-    sim.at(30.0, service.deploy)
-    for t in range(5, int(horizon), 10):
-        sim.at(float(t), lambda: sim.push(message_update("hello", date=int(sim.epoch + sim.now()))))
-    return sim.run()
+    return simulate(Scenario(
+        seed=seed, horizon=horizon, platform="render_worker", bot=Bot(entry="simbot.drivers.ptb:naive", policy=None),
+        events=(Event(0.0, "start"), Event(30.0, "deploy")), updates=Updates(every=10.0, start=5.0),
+    ))  # fmt: skip
 
 
 def run(seed: int = 0) -> tuple[Trace, Verdict]:

@@ -5,13 +5,9 @@
 
 from __future__ import annotations
 
-from fake_telegram import message_update
-
 from .check import Verdict, judge
-from .drivers.ptb import with_policy
 from .platforms import PRESETS
-from .platforms.service import Service
-from .sim.simulation import Simulation
+from .scenario import Bot, Event, Scenario, Updates, simulate
 
 POLICY_NAMES = ("naive", "exit-on-conflict", "delay-probe-backoff", "lease")
 
@@ -20,13 +16,11 @@ def deploy(policy: str, platform: str, seed: int = 1) -> Verdict:
     """Start at 0 s, deploy at 60 s, an update every 10 s, until the rollout has long settled."""
     p = PRESETS[platform]
     horizon = 60 + p.startup_window() + p.grace + 150
-    sim = Simulation(seed=seed, horizon=horizon)
-    service = Service(sim, p, with_policy(policy))
-    sim.at(0, service.start)
-    sim.at(60, service.deploy)
-    for t in range(5, int(horizon) - 60, 10):
-        sim.at(t, lambda: sim.push(message_update("hi", date=int(sim.epoch + sim.now()))))
-    return judge(sim.run())
+    pushes = tuple(float(t) for t in range(5, int(horizon) - 60, 10))  # none in the last minute
+    return judge(simulate(Scenario(
+        seed=seed, horizon=horizon, platform=platform, bot=Bot(policy=policy),
+        events=(Event(0.0, "start"), Event(60.0, "deploy")), updates=Updates(at=pushes),
+    )))  # fmt: skip
 
 
 def cell(v: Verdict) -> str:

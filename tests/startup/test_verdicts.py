@@ -4,25 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from fake_telegram import message_update
-from simbot.check import Verdict, judge
-from simbot.drivers.ptb import with_policy
-from simbot.platforms import PRESETS, preset
-from simbot.platforms.service import Service
-from simbot.sim.network import Network
-from simbot.sim.simulation import Simulation
-from simbot.startup import MemoryStore
-
-
-def deploy_scenario(policy: str, platform: str, seed: int = 1) -> Verdict:
-    sim = Simulation(seed=seed, horizon=300)
-    service = Service(sim, preset(platform), with_policy(policy))
-    sim.at(0, service.start)
-    sim.at(60, service.deploy)
-    for t in range(5, 295, 10):
-        sim.at(t, lambda: sim.push(message_update("hi", date=int(sim.epoch + sim.now()))))
-    return judge(sim.run())
-
+from simbot.check import judge
+from simbot.matrix import deploy
+from simbot.platforms import PRESETS
+from simbot.scenario import Bot, Event, Scenario, Updates, simulate
 
 EXPECTED = [  # (policy, preset, single_poller, liveness); lost and duplicated updates: none in any
     ("naive", "render_worker", "fail", "pass"),
@@ -43,13 +28,13 @@ EXPECTED = [  # (policy, preset, single_poller, liveness); lost and duplicated u
 
 @pytest.mark.parametrize(("policy", "platform", "single_poller", "liveness"), EXPECTED)
 def test_policy_on_preset_has_its_expected_verdict(policy, platform, single_poller, liveness):
-    verdict = deploy_scenario(policy, platform)
+    verdict = deploy(policy, platform)
     assert (verdict.outcome("single_poller"), verdict.outcome("liveness")) == (single_poller, liveness), verdict.describe()
     assert verdict.outcome("lost_updates") == verdict.outcome("duplicates") == "pass", verdict.describe()
 
 
 def test_delay_probe_backoff_adds_its_delay_to_every_deploy_and_still_conflicts_on_render():
-    naive, fixed = deploy_scenario("naive", "render_worker"), deploy_scenario("delay-probe-backoff", "render_worker")
+    naive, fixed = deploy("naive", "render_worker"), deploy("delay-probe-backoff", "render_worker")
     assert fixed.checks["single_poller"].violations  # the claim "should prevent the conflicts" does not hold
     assert fixed.metrics["downtime"] > naive.metrics["downtime"]
 
@@ -57,18 +42,15 @@ def test_delay_probe_backoff_adds_its_delay_to_every_deploy_and_still_conflicts_
 @pytest.mark.parametrize("platform", sorted(PRESETS))
 def test_lease_is_safe_and_live_on_every_preset_under_faults(platform):
     p = PRESETS[platform]
-    deploy2 = 260.0
-    horizon = deploy2 + p.startup_window() + p.grace + 150
-    sim = Simulation(seed=7, horizon=horizon, network=Network(latency=(0.01, 0.2)))
-    sim.shared["lease_store"] = MemoryStore(latency=(0.001, 0.05), outages=[(200.0, 230.0)], seed=3)
-    service = Service(sim, p, with_policy("lease"))
-    sim.at(0, service.start)
-    sim.at(60, service.deploy)
-    sim.at(150, lambda: service.crash(0, code=137))  # SIGKILL whatever runs in the first slot
-    sim.at(deploy2, service.deploy)
-    for t in range(5, int(horizon) - 60, 10):
-        sim.at(t, lambda: sim.push(message_update("hi", date=int(sim.epoch + sim.now()))))
-    verdict = judge(sim.run())
+    horizon = 260 + p.startup_window() + p.grace + 150
+    scenario = Scenario(
+        seed=7, horizon=horizon, platform=platform, bot=Bot(policy="lease"), latency=(0.01, 0.2),
+        store_latency=(0.001, 0.05), store_outages=((200.0, 230.0),),
+        events=(Event(0, "start"), Event(60, "deploy"), Event(150, "crash", {"code": 137}),  # SIGKILL slot 0
+                Event(260, "deploy")),
+        updates=Updates(at=tuple(float(t) for t in range(5, int(horizon) - 60, 10))),
+    )  # fmt: skip
+    verdict = judge(simulate(scenario))
     assert verdict.outcome("single_poller") == "pass", verdict.describe()
     assert verdict.outcome("liveness") == "pass", verdict.describe()
     assert verdict.outcome("lost_updates") == "pass", verdict.describe()
