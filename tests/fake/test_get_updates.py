@@ -246,7 +246,9 @@ def test_s7_1_messages_expire_a_day_after_their_date(in_process):
 @pytest.mark.parametrize(
     ("update", "lifetime"),
     [({"callback_query": {"id": "c"}}, 150), ({"inline_query": {"id": "i"}}, 30),
-     ({"chosen_inline_result": {"result_id": "r"}}, 600), ({"poll": {"id": "p"}}, 86400)],
+     ({"chosen_inline_result": {"result_id": "r"}}, 600), ({"poll": {"id": "p"}}, 86400),
+     ({"shipping_query": {"id": "s"}}, 150), ({"pre_checkout_query": {"id": "q"}}, 150),
+     ({"custom_event": {"id": "e"}}, 600)],
 )  # fmt: skip
 def test_s7_1_per_type_lifetimes(in_process, update, lifetime):
     async def scenario(api: Api) -> None:

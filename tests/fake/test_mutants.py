@@ -337,22 +337,7 @@ def test_s7_1_edited_messages_expire_a_day_after_their_edit_date(in_process):
     in_process(scenario)
 
 
-@pytest.mark.parametrize(
-    ("update", "lifetime"),
-    [({"shipping_query": {"id": "s"}}, 150), ({"pre_checkout_query": {"id": "q"}}, 150),
-     ({"custom_event": {"id": "e"}}, 600)],
-)  # fmt: skip
-def test_s7_1_more_per_type_lifetimes(in_process, update, lifetime):
-    """Kills U12 (pre_checkout_query 300 s) and U12b (custom_event 60 s)."""
-
-    async def scenario(api: Api) -> None:
-        [uid] = await api.push(update)
-        await api.sleep(lifetime - 0.5)
-        assert ids(await api.call("getUpdates", offset=-1)) == [uid]
-        await api.sleep(0.5)
-        assert (await api.call("getUpdates")).result == []
-
-    in_process(scenario)
+# U12 (pre_checkout_query), U12b (custom_event): killed by the per-type cases in test_get_updates.py
 
 
 @pytest.mark.parametrize("kind", ["my_chat_member", "chat_join_request"])

@@ -10,11 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.clients.support import free_port
 
 
 @pytest.fixture(scope="session")

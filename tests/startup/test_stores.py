@@ -10,6 +10,7 @@ import pytest
 from simbot.sim import run as virtual
 from simbot.startup import FileStore, MemoryStore, StoreUnavailable
 from simbot.startup.stores.redis import RedisStore
+from tests.clients.support import free_port
 
 _keys = itertools.count()
 
@@ -65,8 +66,6 @@ def test_redis_store_expiry_is_the_servers_and_a_stalled_holder_loses_the_lease(
 
 def test_redis_store_that_is_down_raises_store_unavailable():
     async def main() -> None:
-        from tests.startup.conftest import free_port
-
         store = RedisStore.from_url(f"redis://127.0.0.1:{free_port()}/0", timeout=0.2)
         try:
             with pytest.raises(StoreUnavailable):
