@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import httpx
 import respx
 
-from ..core import FakeTelegram
+from ..core import FakeTelegram, Response
 
 API_URL = "https://api.telegram.org"
 
@@ -29,14 +29,27 @@ class FakeTransport(httpx.AsyncBaseTransport):
 
 
 async def forward(fake: FakeTelegram, request: httpx.Request) -> httpx.Response:
-    body = await request.aread()
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers.raw}
-    exchange = fake.receive(request.method, request.url.raw_path.decode("ascii"), headers, body)
-    timeout = (request.extensions.get("timeout") or {}).get("read")
+    exchange = fake.receive(*await parts(request))
+    timeout = read_timeout(request)
     try:
         response = await exchange.reply(timeout, fake.clock)
     except TimeoutError:
         raise httpx.ReadTimeout(f"fake Telegram: no answer within {timeout} s", request=request) from None
+    return to_httpx(response, request)
+
+
+async def parts(request: httpx.Request) -> tuple[str, str, dict[str, str], bytes]:
+    """What the fake's ``receive`` takes: verb, target, lower-case headers, body."""
+    body = await request.aread()
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers.raw}
+    return request.method, request.url.raw_path.decode("ascii"), headers, body
+
+
+def read_timeout(request: httpx.Request) -> float | None:
+    return (request.extensions.get("timeout") or {}).get("read")
+
+
+def to_httpx(response: Response, request: httpx.Request) -> httpx.Response:
     return httpx.Response(response.status, headers=list(response.headers), content=response.body, request=request)
 
 

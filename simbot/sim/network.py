@@ -18,7 +18,7 @@ import httpx
 from fake_telegram import FakeTelegram
 from fake_telegram.core.bot import SERVER_CONTEXT
 from fake_telegram.core.log import Exchange
-from fake_telegram.transports.httpx import forward
+from fake_telegram.transports.httpx import forward, parts, read_timeout, to_httpx
 
 from .process import Instance, current
 
@@ -65,15 +65,14 @@ class Wire:
             return await forward(self.fake, request)
         loop = asyncio.get_running_loop()
         sent = loop.time()
-        timeout = (request.extensions.get("timeout") or {}).get("read")
+        timeout = read_timeout(request)
         up, down, dropped = self._delay(), self._delay(), self.rng.random() < self.network.drop
-        body = await request.aread()
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers.raw}
+        call = await parts(request)
         who = owner.name if owner is not None else None
         arrived: asyncio.Future[Exchange] = loop.create_future()
 
         def deliver() -> None:
-            exchange = self.fake.receive(request.method, request.url.raw_path.decode("ascii"), headers, body, who=who)
+            exchange = self.fake.receive(*call, who=who)
             if not arrived.done():
                 arrived.set_result(exchange)
 
@@ -88,4 +87,4 @@ class Wire:
         await asyncio.sleep(down)
         if dropped:
             raise httpx.RemoteProtocolError("simbot: connection dropped before the response", request=request)
-        return httpx.Response(response.status, headers=list(response.headers), content=response.body, request=request)
+        return to_httpx(response, request)
