@@ -101,27 +101,54 @@ def updates(h: History, late_after: float = 60.0) -> tuple[Check, Check, dict[st
         handled[e["update_id"]].append((e["t"], e["instance"]))
     # judge by what the bots processed when they say so (our drivers do); else by deliveries
     received = handled if h.trace.of("handled") else fetched
-    lost = [Violation(t, f"update {uid} never reached a live instance", ())
-            for uid, t in sorted(pushed.items()) if uid not in received and h.horizon - t > late_after]  # fmt: skip
-    duplicates, explained = [], []
+    # a restart the platform holds past the end leaves updates queued at Telegram (kept 24 h), not lost
+    held_from = min((e["t"] for e in h.trace.of("restart_scheduled") if e["t"] + e["delay"] > h.horizon),
+                    default=h.horizon)  # fmt: skip
+    missing = [(uid, t) for uid, t in sorted(pushed.items()) if uid not in received and h.horizon - t > late_after]
+    lost = [Violation(t, f"update {uid} never reached a live instance", ()) for uid, t in missing if t < held_from]
+    queued = len(missing) - len(lost)
+    duplicates, after_kill, after_fault = [], [], []
     for uid, deliveries in sorted(received.items()):
         for (_, first), (t1, again) in itertools.pairwise(deliveries):
             v = Violation(t1, f"update {uid} received by {first} and again by {again}", (first, again))
-            sigkilled = first in h.killed and not _confirmed_before(h, first, uid, t1)
-            (explained if sigkilled else duplicates).append(v)
+            if _confirmed_before(h, first, uid, t1):
+                duplicates.append(v)
+            elif first in h.killed:
+                after_kill.append(v)
+            elif _refused_confirm(h, first, uid, t1):
+                after_fault.append(v)
+            else:
+                duplicates.append(v)
     details = {"pushed": len(pushed), "received": len(received), "lost": len(lost),
-               "duplicates": len(duplicates), "duplicates_after_sigkill": len(explained),
+               "duplicates": len(duplicates), "duplicates_after_sigkill": len(after_kill),
+               "duplicates_after_refused_confirm": len(after_fault),
                "fetched_not_handled": sum(  # e.g. a probe that took updates and dropped them
                    1 for uid, got in fetched.items() for _, who in got
                    if handled and who not in {w for _, w in handled.get(uid, [])}),
                "judged_by": "handled" if handled else "delivered"}  # fmt: skip
-    return Check("lost_updates", not lost, lost), Check("duplicates", not duplicates, duplicates), details
+    details["queued_while_restart_held"] = queued
+    lost_check = (Check("lost_updates", None, note=f"{queued} updates still queued: the platform holds the restart")
+                  if queued and not lost else Check("lost_updates", not lost, lost))  # fmt: skip
+    return lost_check, Check("duplicates", not duplicates, duplicates), details
+
+
+def _refused_confirm(h: History, instance: str, uid: int, t: float) -> bool:
+    """Whether Telegram refused (429, 5xx) a getUpdates of ``instance`` that would have confirmed ``uid``."""
+    return any(r["instance"] == instance and r["method"] == "getUpdates" and r["t"] < t
+               and (r["status"] == 429 or r["status"] >= 500) and _offset(r) > uid for r in h.requests)  # fmt: skip
+
+
+def _offset(r: dict[str, Any]) -> int:
+    offset = r["params"].get("offset", "")
+    return int(offset) if offset.lstrip("-").isdigit() else 0
 
 
 def _confirmed_before(h: History, instance: str, uid: int, t: float) -> bool:
-    """Whether ``instance`` confirmed ``uid`` (a later offset above it) before ``t``."""
+    """Whether ``instance`` confirmed ``uid`` (a later offset above it) before ``t``.
+
+    Only a getUpdates the server ran confirms: a 429 or 5xx answer never reached the queue."""
     for r in h.requests:
-        if r["instance"] == instance and r["method"] == "getUpdates" and r["t"] < t:
+        if r["instance"] == instance and r["method"] == "getUpdates" and r["t"] < t and r["status"] in (200, 409):
             offset = r["params"].get("offset", "")
             if offset.lstrip("-").isdigit() and int(offset) > uid:
                 return True

@@ -15,7 +15,7 @@ from typing import Any
 from ..sim.trace import Trace
 
 PLATFORM_EVENTS = ("start", "deploy", "cutover", "restart", "crash", "stop", "kill", "signal", "restart_scheduled",
-                   "stray_start", "stray_stop", "pause", "resume", "webhook", "outage")  # fmt: skip
+                   "stray_start", "stray_stop", "pause", "resume", "webhook", "outage", "store_outage")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +74,8 @@ class History:
         return sorted((p.start, p.end, p.instance) for p in self.polls)
 
     def settled_at(self) -> float:
-        """When the last platform event happened (0 if none)."""
-        times = [e["t"] for e in self.trace if e["kind"] in PLATFORM_EVENTS]
+        """When the last platform event, fault or scheduled restart ended (0 if none)."""
+        times = [e["t"] + e.get("seconds", 0.0) + e.get("delay", 0.0) for e in self.trace if e["kind"] in PLATFORM_EVENTS]
         return max(times, default=0.0)
 
     def received(self, r: dict[str, Any]) -> bool:

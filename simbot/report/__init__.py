@@ -1,5 +1,6 @@
-"""Pictures of a run: the text timeline (and, later, HTML)."""
+"""Pictures of a run: the text timeline and a self-contained HTML page."""
 
+from .html import html_timeline
 from .timeline import timeline
 
-__all__ = ["timeline"]
+__all__ = ["html_timeline", "timeline"]

@@ -127,10 +127,11 @@ def _platform_values(overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bot(r: _Reader, data: dict[str, Any]) -> Bot:
-    table = r.table(data, "bot", {"policy", "entry", "params"})
-    policy, entry = table.get("policy"), table.get("entry")
-    if (policy is None) == (entry is None):
-        raise r.fail("bot", "exactly one of bot.policy (a start-up policy name) or bot.entry ('module:function')")
+    table = r.table(data, "bot", {"policy", "startup", "entry", "params"})
+    policy, startup, entry = table.get("policy"), table.get("startup"), table.get("entry")
+    if sum(v is not None for v in (policy, startup, entry)) != 1:
+        raise r.fail("bot", "exactly one of bot.policy (a start-up policy name), bot.startup ('module:function', "
+                            "an async (Application) -> None) or bot.entry ('module:function', an instance entry point)")
     params = table.get("params", {})
     if not isinstance(params, dict):
         raise r.fail("bot.params", "a table of the policy's parameters", params)
@@ -145,9 +146,19 @@ def _bot(r: _Reader, data: dict[str, Any]) -> Bot:
             make(policy, **trial)
         except ValueError as exc:
             raise r.fail("bot.params", f"parameters of {policy!r} ({exc})") from None
-    elif not isinstance(entry, str) or entry.count(":") != 1:
-        raise r.fail("bot.entry", "'package.module:function'", entry)
-    return Bot(policy=policy, entry=entry, params=params)
+    else:
+        key, value = ("bot.startup", startup) if startup is not None else ("bot.entry", entry)
+        if not isinstance(value, str) or value.count(":") != 1:
+            raise r.fail(key, "'package.module:function'", value)
+        from ..sim.entry import load as load_entry
+
+        try:
+            load_entry(value)
+        except ValueError as exc:
+            raise r.fail(key, f"an importable async function ({exc})") from None
+        if params:
+            raise r.fail("bot.params", f"no parameters: they are for bot.policy, not {key}")
+    return Bot(policy=policy, entry=entry, params=params, startup=startup)
 
 
 def _events(r: _Reader, raw: Any, horizon: float) -> tuple[Event, ...]:
@@ -226,7 +237,8 @@ def to_toml(s: Scenario) -> str:
     data["seed"] = s.seed
     data["horizon"] = s.horizon
     data["platform"] = {"preset": s.platform, **s.platform_overrides}
-    bot: dict[str, Any] = {"policy": s.bot.policy} if s.bot.policy is not None else {"entry": s.bot.entry}
+    bot: dict[str, Any] = {k: v for k, v in (("policy", s.bot.policy), ("startup", s.bot.startup),
+                                               ("entry", s.bot.entry)) if v is not None}  # fmt: skip
     if s.bot.params:
         bot["params"] = s.bot.params
     data["bot"] = bot

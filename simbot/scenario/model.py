@@ -32,11 +32,19 @@ class Event:
 
 @dataclass(frozen=True)
 class Bot:
-    """The bot under test: a named ``simbot.startup`` policy, or your own entry point."""
+    """The bot under test: a named ``simbot.startup`` policy, your own start-up, or your own entry point."""
 
-    policy: str | None = "naive"
+    policy: str | None = None  # "naive" when nothing else is named
     entry: str | None = None  # "module:function", an async (InstanceContext) -> None
     params: dict[str, Any] = field(default_factory=dict)
+    startup: str | None = None  # "module:function", an async (Application) -> None (docs/startup.md)
+
+    def __post_init__(self) -> None:
+        if self.policy is None and self.startup is None and self.entry is None:
+            object.__setattr__(self, "policy", "naive")
+
+    def label(self) -> str:
+        return self.policy or self.startup or self.entry or "?"
 
 
 @dataclass(frozen=True)

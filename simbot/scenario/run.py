@@ -8,7 +8,7 @@ from collections.abc import Callable
 from fake_telegram import message_update
 
 from ..check import Verdict, judge
-from ..drivers.ptb import with_policy
+from ..drivers.ptb import with_policy, with_startup
 from ..platforms import PRESETS
 from ..platforms.service import Service, stray
 from ..sim.network import Network
@@ -23,8 +23,11 @@ def simulate(s: Scenario) -> Trace:
     platform = dataclasses.replace(PRESETS[s.platform], **_platform_values(s.platform_overrides))
     sim = Simulation(seed=s.seed, horizon=s.horizon, network=Network(s.latency, s.drop))
     sim.shared["lease_store"] = MemoryStore(latency=s.store_latency, outages=list(s.store_outages), seed=s.seed)
-    entry = with_policy(s.bot.policy, **s.bot.params) if s.bot.policy else s.bot.entry
+    entry = (with_policy(s.bot.policy, **s.bot.params) if s.bot.policy
+             else with_startup(s.bot.startup) if s.bot.startup else s.bot.entry)  # fmt: skip
     service = Service(sim, platform, entry)  # type: ignore[arg-type]
+    for start, end in s.store_outages:
+        sim.at(start, lambda seconds=end - start: sim.record("store_outage", None, seconds=seconds))
     if not any(e.kind == "start" for e in s.events):
         sim.at(0.0, service.start)
     for event in s.events:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import sys
 from typing import Any
 
 from .process import EntryPoint
@@ -15,7 +17,7 @@ def load(path: str) -> EntryPoint:
     if not sep or not module_name or not attribute:
         raise ValueError(f"entry point {path!r}: expected 'package.module:function'")
     try:
-        module = importlib.import_module(module_name)
+        module = _import(module_name)
     except ImportError as exc:
         raise ValueError(f"entry point {path!r}: cannot import {module_name!r} ({exc})") from None
     target: Any = module
@@ -26,3 +28,15 @@ def load(path: str) -> EntryPoint:
     if not inspect.iscoroutinefunction(target):
         raise ValueError(f"entry point {path!r}: expected an async function taking the instance context")
     return target  # type: ignore[no-any-return]
+
+
+def _import(name: str) -> Any:
+    """Import ``name``; like ``python -m``, the working directory counts (console scripts lack it)."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError:
+        here = os.getcwd()
+        if here in sys.path:
+            raise
+        sys.path.insert(0, here)
+        return importlib.import_module(name)

@@ -66,7 +66,7 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         self.findings: list[Finding] = []
         self.set_task_factory(_adopting_task)
         self._micros = 0
-        self._clock_resolution = 1 / MICROS
+        self._clock_resolution = 0.1 / MICROS  # timers within float noise of now are due now
         self.horizon_micros = None if horizon is None else round(horizon * MICROS)
         self.max_steps = max_steps
         self.steps = 0
@@ -98,6 +98,14 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         if owner is None:
             return super().call_soon(callback, *args, context=context)
         return super().call_soon(_gated, owner, callback, args, context, context=context)
+
+    def call_later(self, delay: float, callback: Callable[..., object], *args: Any, context: contextvars.Context | None = None):  # type: ignore[override]
+        """A positive delay ends at least one tick later: on a real clock time passes, and
+        ``while left > 0: await asyncio.sleep(left)`` must not spin on a sub-tick ``left``."""
+        if delay > 0:
+            ticks = max(1, math.ceil(delay * MICROS - 1e-3))
+            return self.call_at((self._micros + ticks) / MICROS, callback, *args, context=context)
+        return super().call_later(delay, callback, *args, context=context)
 
     def call_at(self, when: float, callback: Callable[..., object], *args: Any, context: contextvars.Context | None = None):  # type: ignore[override]
         if context is None:

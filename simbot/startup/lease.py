@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import warnings
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from telegram.error import Conflict, RetryAfter, TelegramError
+from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from .base import first, log, shut_down, stop_event
@@ -70,14 +72,16 @@ class LeasePolicy:
 
     async def __call__(self, app: Application) -> None:  # type: ignore[type-arg]
         stop = stop_event()
-        await app.initialize()
+        if not await _initialize(app, stop):
+            return
         await app.start()
+        offset: int | None = None  # kept across holds: a re-acquired lease must not refetch what we handled
         try:
             while not stop.is_set():
                 holding = await self._acquire(stop)
                 if holding is None:
                     break
-                await self._hold(app, holding, stop)
+                offset = await self._hold(app, holding, stop, offset)
         finally:
             await shut_down(app)
 
@@ -88,7 +92,7 @@ class LeasePolicy:
         try:
             return bool(await asyncio.wait_for(call, self.store_timeout))
         except (StoreUnavailable, TimeoutError) as exc:
-            log.warning("lease store did not answer (%s): not polling until it does", exc or "timeout")
+            log.warning("lease store did not answer (%s): not polling until it does", str(exc) or "timeout")
             return None
 
     async def _acquire(self, stop: asyncio.Event) -> _Holding | None:
@@ -116,24 +120,30 @@ class LeasePolicy:
 
     # -- polling while holding it ------------------------------------------------
 
-    async def _hold(self, app: Application, holding: _Holding, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
+    async def _hold(self, app: Application, holding: _Holding, stop: asyncio.Event,  # type: ignore[type-arg]
+                    offset: int | None) -> int | None:  # fmt: skip
+        """Poll while the lease lasts; the offset to go on from."""
         loop = asyncio.get_running_loop()
         renewer = asyncio.ensure_future(self._renew(holding))
-        offset: int | None = None
-        sent_offset: object = object()  # the raw offset of the last poll sent
+        seen = _Seen()
         try:
-            await app.bot.delete_webhook()
+            while not stop.is_set() and not holding.lost and not await self._clear_webhook(app):
+                await first(stop.wait(), timeout=1)
             while not stop.is_set() and not holding.lost:
                 room = holding.valid_until - self.margin - loop.time()
                 timeout = int(min(self.poll_timeout, room))
                 if timeout < MIN_POLL_TIMEOUT:
+                    if offset is not None and offset != seen.acked and room > 0 and seen.bump_free(offset, loop.time(), room, self.margin):
+                        await asyncio.sleep(min(room, await self._confirm(app, offset, seen)))  # while the lease covers it
+                        continue
                     if room <= 0:
                         log.warning("%s: lease expires without a renewal; stopped polling", self.owner)
-                        return
+                        return offset
                     holding.changed.clear()
                     await first(stop.wait(), holding.changed.wait(), timeout=room)
                     continue
-                sent_offset = offset
+                acked, seen.acked = seen.acked, offset  # a poll on its way confirms at arrival...
+                seen.sent(offset, loop.time())
                 poll = asyncio.ensure_future(app.bot.get_updates(offset=offset, timeout=timeout))
                 await first(poll, stop.wait(), _until_lost(holding))
                 if not poll.done():
@@ -146,26 +156,114 @@ class LeasePolicy:
                     await asyncio.sleep(1)
                     continue
                 except RetryAfter as exc:
-                    await asyncio.sleep(float(exc.retry_after if isinstance(exc.retry_after, int) else 1))
+                    seen.acked = acked  # ...unless Telegram refused it
+                    await asyncio.sleep(_seconds(exc))
                     continue
                 except TelegramError as exc:
+                    seen.acked = acked
                     log.warning("getUpdates failed (%s); retrying", exc)
                     await asyncio.sleep(1)
+                    continue
+                if loop.time() >= holding.valid_until - self.margin and updates:
+                    log.warning("%s: a batch came back after the lease ran out (paused?); "
+                                "leaving it to the next holder", self.owner)  # fmt: skip
                     continue
                 for update in updates:
                     await app.update_queue.put(update)
                     offset = update.update_id + 1
         finally:
+            await self._confirm_before_leaving(app, holding, offset, seen)
             renewer.cancel()
-            still_valid = loop.time() < holding.valid_until - self.margin and not holding.lost
-            if still_valid and offset is not None and offset != sent_offset:
-                try:  # never bumped: its raw offset differs from the last poll's
-                    await app.bot.get_updates(offset=offset, timeout=0)
-                except TelegramError as exc:
-                    log.warning("could not confirm the last batch (%s): it will be delivered again", exc)
-            if still_valid:
+            if loop.time() < holding.valid_until - self.margin and not holding.lost:
                 await self._store(self.store.release(self.key, self.owner))
                 log.info("%s released the lease", self.owner)
+        return offset
+
+    async def _confirm_before_leaving(self, app: Application, holding: _Holding,  # type: ignore[type-arg]
+                                      offset: int | None, seen: _Seen) -> None:  # fmt: skip
+        """Confirm the last batch while still holding the lease (renewals go on), so the next
+        holder does not get it again; give up only when the lease ends (or SIGKILL comes)."""
+        loop = asyncio.get_running_loop()
+        while offset is not None and offset != seen.acked and not holding.lost:
+            now = loop.time()
+            room = holding.valid_until - self.margin - now
+            if room <= 0:
+                log.warning("could not confirm the last batch before the lease ended: it will be delivered again")
+                return
+            if not seen.bump_free(offset, now, room, self.margin):
+                await asyncio.sleep(min(room, seen.at + MIN_POLL_TIMEOUT + self.margin - now))
+                continue
+            await asyncio.sleep(min(room, await self._confirm(app, offset, seen)))
+
+    @staticmethod
+    async def _clear_webhook(app: Application) -> bool:  # type: ignore[type-arg]
+        """deleteWebhook; a Telegram error (a 429 burst, a 5xx) is waited out, not fatal."""
+        try:
+            await app.bot.delete_webhook()
+            return True
+        except RetryAfter as exc:
+            log.warning("deleteWebhook throttled (%s); retrying", exc)
+            await asyncio.sleep(_seconds(exc))
+        except TelegramError as exc:
+            log.warning("deleteWebhook failed (%s); retrying", exc)
+        return False
+
+    @staticmethod
+    async def _confirm(app: Application, offset: int, seen: _Seen) -> float:  # type: ignore[type-arg]
+        """getUpdates(offset, timeout=0): Telegram forgets everything below ``offset``.
+        Returns how long to wait before trying again (0 when it went through)."""
+        seen.sent(offset, asyncio.get_running_loop().time())
+        try:
+            await app.bot.get_updates(offset=offset, timeout=0)
+        except RetryAfter as exc:
+            log.warning("could not confirm the last batch yet (%s)", exc)
+            return _seconds(exc)
+        except TelegramError as exc:
+            log.warning("could not confirm the last batch yet (%s)", exc)
+            return 1.0
+        seen.acked = offset
+        return 0.0
+
+
+@dataclass
+class _Seen:
+    """What Telegram has seen of our polls: its anti-spin rule (§3.2) compares each call with the last."""
+
+    offset: object = "never"  # raw offset of the last getUpdates sent
+    at: float = float("-inf")  # when it was sent
+    acked: int | None = None  # the last raw offset a getUpdates went through with
+
+    def sent(self, offset: int | None, now: float) -> None:
+        self.offset, self.at = offset, now
+
+    def bump_free(self, offset: int, now: float, room: float, margin: float) -> bool:
+        """Whether a timeout=0 call with ``offset`` cannot turn into a long poll outliving the lease:
+        its raw offset differs from the last call's, or 3 s (+ margin) have passed, or 3 s still fit."""
+        return offset != self.offset or now - self.at >= MIN_POLL_TIMEOUT + margin or room >= MIN_POLL_TIMEOUT
+
+
+async def _initialize(app: Application, stop: asyncio.Event) -> bool:  # type: ignore[type-arg]
+    """getMe until it works: a 429 burst or a 5xx at start-up must not end the process
+    (a platform may cut over to a crashed instance, or back off its restarts for minutes)."""
+    while not stop.is_set():
+        try:
+            await app.initialize()
+            return True
+        except RetryAfter as exc:
+            wait = _seconds(exc)
+        except NetworkError as exc:  # also TimedOut and 5xx answers
+            wait = 1.0
+            log.warning("start-up: getMe failed (%s); retrying in %g s", exc, wait)
+        await first(stop.wait(), timeout=wait)
+    return False
+
+
+def _seconds(exc: RetryAfter) -> float:
+    """``retry_after`` in seconds (an int in PTB 22, a timedelta when PTB_TIMEDELTA is set)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PTB 22.2+ warns on reading it as an int
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 async def _until_lost(holding: _Holding) -> None:

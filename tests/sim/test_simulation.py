@@ -215,3 +215,18 @@ def test_the_hosts_random_temp_dir_never_reaches_the_trace():
     (first, messages), (second, _) = run(), run()
     assert messages == ["another instance holds <hosts>/box/telegram_bot.lock on this host; exiting"]
     assert first == second
+
+
+def test_a_sleep_shorter_than_a_tick_still_lets_time_pass():
+    # found by exploring the lease: `room` a few ulps above 0, slept on, never shrank; the loop spun
+    async def until(info: InstanceContext) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 1.0 + 1e-12
+        while (left := deadline - loop.time()) > 0:
+            await asyncio.sleep(left)
+
+    sim = Simulation(seed=0, horizon=10, watchdog=5)
+    sim.at(0, lambda: sim.spawn("bot", until))
+    trace = sim.run()
+    assert [(e["t"], e["code"]) for e in trace.of("exit")] == [(1.000001, 0)]
+    assert not trace.of("watchdog")

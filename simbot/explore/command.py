@@ -1,0 +1,108 @@
+"""``simbot explore``: the search with a progress line, a scenario file and a timeline."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shlex
+import sys
+from pathlib import Path
+
+from ..check import CHECKS
+from ..report import timeline
+from ..scenario import Bot, save, simulate
+from .search import Exploration, explore
+from .strategies import DEFAULT_FAULTS, FAULTS
+
+
+def bot_from(name: str) -> Bot:
+    """A policy name, or ``module:function`` for your own start-up (docs/startup.md)."""
+    from ..startup import POLICIES
+
+    if ":" in name:
+        from ..sim.entry import load
+
+        load(name)  # a ValueError saying what is wrong
+        return Bot(startup=name)
+    if name not in POLICIES:
+        raise ValueError(f"expected one of {', '.join(POLICIES)} or 'package.module:function', got {name!r}")
+    return Bot(policy=name)
+
+
+def command(policy: str, platform: str, *, examples: int, seed: int, budget: float | None, jobs: int,
+            out: str, faults: str | None) -> int:  # fmt: skip
+    """Exit 1 when a counterexample was found (and written), 0 when none, 2 for bad arguments."""
+    try:
+        bot = bot_from(policy)
+    except ValueError as exc:
+        return _bad("--policy", str(exc))
+    chosen = DEFAULT_FAULTS if faults is None else tuple(f.strip() for f in faults.split(",") if f.strip())
+    try:
+        report = explore(bot, platform, examples=examples, seed=seed, budget=budget, jobs=jobs, faults=chosen,
+                         progress=_progress)  # fmt: skip
+    except ValueError as exc:
+        parameter, _, problem = str(exc).partition(": ")
+        return _bad(f"--{parameter}", problem or str(exc))
+    print(file=sys.stderr)
+    again = _command_line(policy, platform, examples, seed, jobs, faults)
+    if report.counterexample is None:
+        print(_summary(report))
+        if report.out_of_budget:
+            print(f"the time budget ran out first; for a complete search of {examples} examples: {again}")
+        return 0
+    path = Path(out) / f"{_slug(bot.label())}-{platform}-seed{seed}-n{examples}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    verdict = report.verdict
+    assert verdict is not None
+    failed = [n for n in CHECKS if verdict.outcome(n) == "fail"]
+    scenario = dataclasses.replace(
+        report.counterexample,
+        expect={n: verdict.outcome(n) for n in CHECKS},
+        description=f"Found by `{again}` (chunk {report.found_in_chunk}, shrunk): fails {', '.join(failed)}.",
+    )
+    save(scenario, path)
+    trace = simulate(scenario)
+    print(_summary(report))
+    print(timeline(trace))
+    print()
+    print(verdict.describe())
+    print()
+    print(f"wrote {path}")
+    print(f"reproduce: simbot replay {shlex.quote(str(path))}")
+    print(f"search again: {again}")
+    return 1
+
+
+def _summary(r: Exploration) -> str:
+    what = "found a counterexample" if r.found else "found no counterexample"
+    reached = ", ".join(f"{k} in {v}" for k, v in sorted(r.reached.items())) or "nothing"
+    return (f"simbot explore: {r.bot.label()} on {r.platform}: {what} after {r.run} simulations "
+            f"({r.chunks_done} chunk(s) of up to {r.examples} examples, {r.elapsed:.1f} s); "
+            f"faults: {', '.join(r.faults)}\n  runs that reached: {reached}")  # fmt: skip
+
+
+def _progress(r: Exploration) -> None:
+    if sys.stderr.isatty():
+        print(f"\rexplore {r.bot.label()} on {r.platform}: {r.run} runs, {r.elapsed:.1f} s", end="", file=sys.stderr)
+    elif r.run % 25 == 0:
+        print(f"explore {r.bot.label()} on {r.platform}: {r.run} runs, {r.elapsed:.1f} s", file=sys.stderr)
+
+
+def _command_line(policy: str, platform: str, examples: int, seed: int, jobs: int, faults: str | None) -> str:
+    words = ["simbot", "explore", "--policy", policy, "--platform", platform, "--examples", str(examples),
+             "--seed", str(seed)]  # fmt: skip
+    if faults is not None:
+        words += ["--faults", faults]
+    return shlex.join(words)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
+
+
+def _bad(parameter: str, problem: str) -> int:
+    print(f"simbot explore: {parameter}: {problem}", file=sys.stderr)
+    return 2
+
+
+FAULT_HELP = f"comma-separated faults to draw from (default: {','.join(DEFAULT_FAULTS)}; all: {','.join(FAULTS)})"

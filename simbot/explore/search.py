@@ -1,0 +1,188 @@
+"""The search: hypothesis runs over scenarios, in fixed chunks, until one fails a checker.
+
+The N examples are cut into chunks of ``CHUNK``; chunk ``c`` is an ordinary
+hypothesis run of its own, seeded from ``(seed, c)``, with no example database.
+The answer is the shrunk counterexample of the *lowest* failing chunk, so it depends
+on the seed and N only: not on ``jobs`` (chunks run in parallel processes) nor on
+how fast the machine is, unless the time budget runs out first (then it says so).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+
+from hypothesis import HealthCheck, Phase, event, given, settings, target
+from hypothesis import seed as hypothesis_seed
+
+from ..check import Verdict, judge
+from ..scenario import Bot, Scenario, simulate, to_toml
+from .strategies import DEFAULT_FAULTS, scenarios
+
+CHUNK = 25
+CHECKED = ("single_poller", "liveness", "lost_updates", "duplicates")
+
+
+@dataclass
+class Exploration:
+    """What a search did and, if it failed a checker, the smallest scenario that does."""
+
+    bot: Bot
+    platform: str
+    seed: int
+    examples: int  # asked for
+    faults: tuple[str, ...]
+    run: int = 0  # scenarios simulated (shrinking included)
+    chunks_done: int = 0
+    out_of_budget: bool = False
+    counterexample: Scenario | None = None
+    verdict: Verdict | None = None
+    found_in_chunk: int | None = None
+    elapsed: float = 0.0
+    reached: dict[str, int] = field(default_factory=dict)  # runs that got somewhere (dst-anchors §7)
+
+    @property
+    def found(self) -> bool:
+        return self.counterexample is not None
+
+
+class _Failed(Exception):
+    def __init__(self, scenario: Scenario, verdict: Verdict):
+        super().__init__(", ".join(n for n in CHECKED if verdict.outcome(n) == "fail"))
+        self.scenario, self.verdict = scenario, verdict
+
+
+@dataclass
+class _ChunkResult:
+    index: int
+    run: int
+    reached: dict[str, int]
+    out_of_budget: bool
+    scenario: Scenario | None = None
+
+
+def chunk_seed(seed: int, index: int) -> int:
+    return int.from_bytes(hashlib.sha256(f"simbot-explore:{seed}:{index}".encode()).digest()[:8], "big")
+
+
+def run_chunk(bot: Bot, platform: str, faults: tuple[str, ...], seed: int, index: int, size: int,
+              deadline: float | None, tick: Callable[[], None] | None = None) -> _ChunkResult:  # fmt: skip
+    """One hypothesis run of ``size`` examples; shrinks what fails (runs in any process)."""
+    result = _ChunkResult(index, 0, {}, False)
+    failed: dict[str, Verdict] = {}  # known failures, so an out-of-budget shrink can still replay them
+
+    @hypothesis_seed(chunk_seed(seed, index))
+    @settings(max_examples=size, database=None, deadline=None, derandomize=False, print_blob=False,
+              phases=(Phase.generate, Phase.target, Phase.shrink), report_multiple_bugs=False,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(scenarios(platform, bot, faults))
+    def prop(scenario: Scenario) -> None:
+        key = to_toml(scenario)
+        verdict = failed.get(key) or _judge(scenario, deadline, result, tick)
+        if verdict is not None and any(verdict.outcome(n) == "fail" for n in CHECKED):
+            failed[key] = verdict
+            raise _Failed(scenario, verdict)  # the one raise site: hypothesis tells failures apart by it
+
+    try:
+        prop()
+    except _Failed as exc:
+        result.scenario = exc.scenario
+    return result
+
+
+def _judge(scenario: Scenario, deadline: float | None, result: _ChunkResult,
+           tick: Callable[[], None] | None) -> Verdict | None:  # fmt: skip
+    if deadline is not None and time.time() > deadline:
+        result.out_of_budget = True
+        return None
+    verdict = judge(simulate(scenario))
+    result.run += 1
+    if tick is not None:
+        tick()
+    for name, count in verdict.reached.items():
+        if count:
+            result.reached[name] = result.reached.get(name, 0) + 1
+            event(f"reached {name}")
+    target(float(verdict.metrics["overlap"]), label="seconds with two live pollers")
+    return verdict
+
+
+def explore(bot: Bot, platform: str, *, examples: int = 100, seed: int = 0, budget: float | None = None,
+            jobs: int = 1, faults: tuple[str, ...] = DEFAULT_FAULTS,
+            progress: Callable[[Exploration], None] | None = None) -> Exploration:  # fmt: skip
+    """Search up to ``examples`` scenarios (and ``budget`` seconds) for one that fails a checker."""
+    scenarios(platform, bot, faults)  # bad arguments fail here, before any process starts
+    if examples < 1:
+        raise ValueError(f"examples: expected at least 1, got {examples}")
+    if jobs < 1:
+        raise ValueError(f"jobs: expected at least 1, got {jobs}")
+    started = time.time()
+    deadline = None if budget is None else started + budget
+    report = Exploration(bot, platform, seed, examples, tuple(faults))
+    sizes = [min(CHUNK, examples - i) for i in range(0, examples, CHUNK)]
+    results: dict[int, _ChunkResult] = {}
+
+    def tick() -> None:
+        report.run += 1
+        report.elapsed = time.time() - started
+        if progress is not None:
+            progress(report)
+
+    def absorb(r: _ChunkResult) -> None:
+        results[r.index] = r
+        report.chunks_done += 1
+        report.out_of_budget |= r.out_of_budget
+        for name, n in r.reached.items():
+            report.reached[name] = report.reached.get(name, 0) + n
+
+    if jobs == 1:
+        for index, size in enumerate(sizes):
+            if deadline is not None and time.time() > deadline:
+                report.out_of_budget = True
+                break
+            absorb(run_chunk(bot, platform, tuple(faults), seed, index, size, deadline, tick))
+            if results[index].scenario is not None:
+                break
+    else:
+        _parallel(bot, platform, tuple(faults), seed, sizes, deadline, jobs, absorb, report, tick)
+    first = min((i for i, r in results.items() if r.scenario is not None), default=None)
+    if first is not None:
+        report.counterexample = results[first].scenario
+        report.found_in_chunk = first
+        report.verdict = judge(simulate(report.counterexample))
+    report.elapsed = time.time() - started
+    return report
+
+
+def _parallel(bot: Bot, platform: str, faults: tuple[str, ...], seed: int, sizes: list[int],
+              deadline: float | None, jobs: int, absorb: Callable[[_ChunkResult], None],
+              report: Exploration, tick: Callable[[], None]) -> None:  # fmt: skip
+    """Chunks in worker processes; stop handing out chunks past the lowest failing one."""
+    pending: dict[Future[_ChunkResult], int] = {}
+    stop_at = len(sizes)
+    next_index = 0
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        while pending or next_index < min(len(sizes), stop_at):
+            while len(pending) < jobs and next_index < min(len(sizes), stop_at):
+                if deadline is not None and time.time() > deadline:
+                    report.out_of_budget = True
+                    stop_at = min(stop_at, next_index)  # out of time: hand out nothing more
+                    break
+                future = pool.submit(run_chunk, bot, platform, faults, seed, next_index, sizes[next_index], deadline)
+                pending[future] = next_index
+                next_index += 1
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                pending.pop(future)
+                r = future.result()
+                absorb(r)
+                for _ in range(r.run):
+                    tick()
+                if r.scenario is not None:
+                    stop_at = min(stop_at, r.index)

@@ -1,0 +1,94 @@
+"""``simbot matrix``: one selection, three formats that agree, and a clear error for a bad selection."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from simbot import matrix
+from simbot.check import CHECKS
+from simbot.cli import main
+
+POLICIES, PLATFORMS = ("naive", "lease"), ("k8s_rolling_1", "railway_2025")  # ~0.1 s a cell
+
+
+@pytest.fixture(scope="module")
+def outputs() -> dict[str, str]:
+    selection = ["--policies", ",".join(POLICIES), "--platforms", ",".join(PLATFORMS)]
+    out = {}
+    for fmt in matrix.FORMATS:
+        with pytest.MonkeyPatch.context() as mp:
+            buffer = io.StringIO()
+            mp.setattr("sys.stdout", buffer)
+            assert main(["matrix", *selection, "--format", fmt]) == 0
+        out[fmt] = buffer.getvalue()
+    return out
+
+
+def test_json_is_one_sorted_object_per_cell_platform_by_platform(outputs: dict[str, str]):
+    table = json.loads(outputs["json"])
+    assert [(r["platform"], r["policy"]) for r in table] == [(pl, po) for pl in PLATFORMS for po in POLICIES]
+    assert all(list(r) == sorted(matrix.COLUMNS) for r in table)
+    naive = table[0]  # k8s RollingUpdate without a readiness probe: a short overlap, one 409 (tests/startup)
+    assert (naive["single_poller"], naive["liveness"], naive["conflicts_409"]) == ("fail", "pass", 1)
+    assert naive["overlap_s"] > 0
+    assert all(r["single_poller"] == "pass" and r["overlap_s"] == 0 for r in table if r["policy"] == "lease")
+    assert outputs["json"] == json.dumps(table, indent=2, sort_keys=True) + "\n"
+
+
+def test_csv_has_a_header_and_the_same_values_as_json(outputs: dict[str, str]):
+    assert outputs["csv"].splitlines()[0] == ",".join(matrix.COLUMNS)
+    table = json.loads(outputs["json"])
+    assert list(csv.DictReader(io.StringIO(outputs["csv"]))) == [{k: str(v) for k, v in r.items()} for r in table]
+
+
+def test_markdown_has_a_line_per_platform_and_a_column_per_policy_from_the_same_rows(outputs: dict[str, str]):
+    table = json.loads(outputs["json"])
+    lines = outputs["md"].splitlines()
+    assert lines[:2] == ["| preset | naive | lease |", "|---|---|---|"]
+    assert [line.split(" | ")[0] for line in lines[2:]] == [f"| {p}" for p in PLATFORMS]
+    assert lines[2] == f"| k8s_rolling_1 | {matrix.cell(table[0])} | {matrix.cell(table[1])} |"
+    assert matrix.cell(table[0]).startswith("**2 pollers** / live / ok / 0s, 1×409")
+    assert outputs["md"] == matrix.markdown(table)
+
+
+def test_rows_agree_with_the_verdict_of_the_deploy():
+    verdict = matrix.deploy("naive", "railway_2025")
+    row = matrix.row("naive", "railway_2025", verdict)
+    assert [row[c] for c in CHECKS] == [verdict.outcome(c) for c in CHECKS]
+    assert row["conflicts_409"] == sum(verdict.metrics["conflicts"].values()) == 1
+    assert row["downtime_s"] == verdict.metrics["downtime"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--policies", "naive,yolo"], "--policies: unknown 'yolo'; expected one or more of naive, exit-on-conflict, "
+                                        "delay-probe-backoff, lease"),
+        (["--platforms", "render,heroku"], "--platforms: unknown 'render', 'heroku'; expected one or more of "
+                                           "compose_recreate, docker_always"),
+        (["--policies", ","], "--policies: no names given"),
+    ],
+)  # fmt: skip
+def test_an_unknown_name_exits_2_naming_the_parameter_and_the_allowed_values(args, message, capsys):
+    assert main(["matrix", *args]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("simbot matrix: ") and message in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_an_unknown_format_is_argparses_usage_error(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["matrix", "--format", "xml"])
+    assert exited.value.code == 2 and "invalid choice: 'xml'" in capsys.readouterr().err
+
+
+def test_the_library_names_the_parameter_too():
+    with pytest.raises(matrix.SelectionError, match=r"^platforms: unknown 'mars'") as caught:
+        matrix.rows(platforms=["mars"])
+    assert caught.value.parameter == "platforms"
+    assert matrix.select(["lease", "naive", "lease"], None) == (["lease", "naive"], sorted(matrix.PRESETS))
