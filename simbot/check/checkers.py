@@ -37,7 +37,9 @@ def single_poller(h: History) -> Check:
         a, b, t = victim["instance"], r["instance"], r["t"]
         gave_up = victim["abandoned_at"] is not None and victim["abandoned_at"] <= t
         if a != b and h.alive(a, t) and h.alive(b, t) and not gave_up:
-            found.append(Violation(t, f"{b}'s {r['method']} kicked {a}'s live poll", (a, b), (victim_id, r["id"])))
+            found.append(
+                Violation(t, f"{b}'s {r['method']} kicked {a}'s live poll", (a, b), (victim_id, r["id"]))
+            )
     for r in h.requests:
         if r["method"] != "getUpdates" or not r["update_ids"] or r["long_poll"] or not h.received(r):
             continue
@@ -56,6 +58,10 @@ def liveness(h: History, bound: float = 60.0) -> Check:
         return Check("liveness", None, note=f"the run ends before {bound:g} s after the last platform event")
     window = [(max(s, settle), min(e, h.horizon), who) for s, e, who in h.polling_intervals() if e > settle]
     pollers = sorted({who for *_, who in window})
+    if not pollers and abandoned_after_crash(h) < h.horizon:
+        return Check(
+            "liveness", None, note="a crashed instance that the platform does not restart: no bot to judge"
+        )
     if not pollers:
         return Check("liveness", False, [Violation(settle, "nobody polls", ())], "zero pollers")
     if len(pollers) > 1:
@@ -64,6 +70,15 @@ def liveness(h: History, bound: float = 60.0) -> Check:
     if gap > bound:
         return Check("liveness", False, [Violation(settle, f"polling stops for {gap:g} s", tuple(pollers))])
     return Check("liveness", True, note=f"{pollers[0]} polls from {settle:g} s on")
+
+
+def abandoned_after_crash(h: History) -> float:
+    """When the platform left an instance that the harness crashed down for good (else the horizon).
+
+    A crash is the test's doing, not the start-up's; if the platform does not restart it
+    (compose ``restart: no``, a laptop), what follows says nothing about the start-up."""
+    crashed = {e["instance"] for e in h.trace.of("crash")}
+    return min((e["t"] for e in h.trace.of("stays_down") if e["instance"] in crashed), default=h.horizon)
 
 
 def longest_gap(intervals: list[tuple[float, float, str]], start: float, end: float) -> float:
@@ -102,10 +117,14 @@ def updates(h: History, late_after: float = 60.0) -> tuple[Check, Check, dict[st
     # judge by what the bots processed when they say so (our drivers do); else by deliveries
     received = handled if h.trace.of("handled") else fetched
     # a restart the platform holds past the end leaves updates queued at Telegram (kept 24 h), not lost
-    held_from = min((e["t"] for e in h.trace.of("restart_scheduled") if e["t"] + e["delay"] > h.horizon),
-                    default=h.horizon)  # fmt: skip
-    missing = [(uid, t) for uid, t in sorted(pushed.items()) if uid not in received and h.horizon - t > late_after]
-    lost = [Violation(t, f"update {uid} never reached a live instance", ()) for uid, t in missing if t < held_from]
+    held_from = min([e["t"] for e in h.trace.of("restart_scheduled") if e["t"] + e["delay"] > h.horizon]
+                    + [abandoned_after_crash(h)])  # fmt: skip
+    missing = [
+        (uid, t) for uid, t in sorted(pushed.items()) if uid not in received and h.horizon - t > late_after
+    ]
+    lost = [
+        Violation(t, f"update {uid} never reached a live instance", ()) for uid, t in missing if t < held_from
+    ]
     queued = len(missing) - len(lost)
     duplicates, after_kill, after_fault = [], [], []
     for uid, deliveries in sorted(received.items()):
@@ -127,7 +146,7 @@ def updates(h: History, late_after: float = 60.0) -> tuple[Check, Check, dict[st
                    if handled and who not in {w for _, w in handled.get(uid, [])}),
                "judged_by": "handled" if handled else "delivered"}  # fmt: skip
     details["queued_while_restart_held"] = queued
-    lost_check = (Check("lost_updates", None, note=f"{queued} updates still queued: the platform holds the restart")
+    lost_check = (Check("lost_updates", None, note=f"{queued} updates still queued: the platform holds or gave up the restart")
                   if queued and not lost else Check("lost_updates", not lost, lost))  # fmt: skip
     return lost_check, Check("duplicates", not duplicates, duplicates), details
 
@@ -148,7 +167,12 @@ def _confirmed_before(h: History, instance: str, uid: int, t: float) -> bool:
 
     Only a getUpdates the server ran confirms: a 429 or 5xx answer never reached the queue."""
     for r in h.requests:
-        if r["instance"] == instance and r["method"] == "getUpdates" and r["t"] < t and r["status"] in (200, 409):
+        if (
+            r["instance"] == instance
+            and r["method"] == "getUpdates"
+            and r["t"] < t
+            and r["status"] in (200, 409)
+        ):
             offset = r["params"].get("offset", "")
             if offset.lstrip("-").isdigit() and int(offset) > uid:
                 return True

@@ -27,6 +27,7 @@ class Slot:
     restarts: int = 0  # consecutive restarts, for the backoff
     restart_times: list[float] = field(default_factory=list)
     retiring: set[str] = field(default_factory=set)  # names the platform is stopping
+    replaces: Instance | None = None  # the process this slot's rollout stops first
 
 
 class Service:
@@ -87,16 +88,24 @@ class Service:
         self._roll(0, self.generation)
 
     def _roll(self, index: int, generation: int) -> None:
-        if index >= len(self.slots):
-            return
+        if index >= len(self.slots) or generation != self.generation:
+            return  # done, or superseded by a newer deploy, which rolls every replica itself
         old = self.slots[index]
-        new = Slot(index, generation)
+        # a slot superseded before it launched still owes the stop of the process it replaced
+        outgoing = old.instance or old.replaces
+        new = Slot(index, generation, replaces=outgoing)
         self.slots[index] = new
         p = self.platform
         after = lambda: self._roll(index + 1, generation)  # noqa: E731
         if p.order == "stop_first":
-            self._stop(old.instance, then=lambda: (self._cutover(index), self._launch(new), self.sim.at(
-                self.sim.now() + p.readiness_delay + p.min_ready, after)))
+            def replace() -> None:
+                if self.slots[index] is not new:
+                    return  # a newer rollout took this replica while the old one was stopping
+                self._cutover(index)
+                self._launch(new)
+                self.sim.at(self.sim.now() + p.readiness_delay + p.min_ready, after)
+
+            self._stop(outgoing, then=replace)
         elif p.order == "simultaneous":
             self._cutover(index)
             self._stop(old.instance)
@@ -117,9 +126,11 @@ class Service:
             if then is not None:
                 then()
             return
-        self.stopping.add(instance.name)
         if then is not None:
-            self._when_gone[instance.name] = then
+            self._when_gone[instance.name] = then  # a newer rollout's wait replaces a superseded one's
+        if instance.name in self.stopping:
+            return  # already signalled, its SIGKILL already due
+        self.stopping.add(instance.name)
         self.sim.record("stop", instance.name, signal=self.platform.stop_signal, grace=self.platform.grace)
         self.sim.signal(instance, SIGNALS[self.platform.stop_signal])
         self.sim.at(self.sim.now() + self.platform.grace, lambda: self._kill(instance))

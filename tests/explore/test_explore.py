@@ -127,3 +127,14 @@ def test_an_example_draws_a_few_dozen_choices_far_below_hypothesis_limits():
 
     count()
     assert 0 < max(counts) < 60  # dst-anchors.md §4: keep well under ~500
+
+
+def test_shrinking_brings_a_planted_bug_down_to_one_short_5xx_burst():
+    # the bot quits (exit 0) on a 5xx; compose never restarts it. Hypothesis must land on 502.
+    found = explore(Bot(startup="tests.explore.quitter:quits_on_5xx"), "compose_recreate", examples=50, seed=0,
+                    faults=("restart", "telegram_outage"))  # fmt: skip
+    s = found.counterexample
+    assert s is not None and found.verdict is not None and found.verdict.outcome("liveness") == "fail"
+    [outage] = s.events[1:]  # one 1 s burst of 502s (a 429 is retried by PTB, so not the bug)
+    assert (outage.kind, outage.params, outage.at <= 20) == ("telegram_outage", {"seconds": 1.0, "status": 502}, True)
+    assert (s.seed, s.platform_overrides, s.latency, s.drop) == (0, {}, (0.0, 0.0), 0.0)

@@ -152,8 +152,8 @@ async def session(requests: list[Request], client: Any) -> list[Any]:
         await asyncio.sleep(request.gap)
         task = asyncio.ensure_future(client(index, request))
         await asyncio.sleep(0)  # it reaches the server now, before the next one
-        if request.wait:
-            await asyncio.wait([task])
+        if request.wait:  # until the answer, or until this client hangs up (then it has none to wait for)
+            await asyncio.wait([task], timeout=request.hang_up)
         tasks.append(task)
     return [await task for task in tasks]
 

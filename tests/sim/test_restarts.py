@@ -63,3 +63,16 @@ def test_heroku_restarts_at_once_then_after_a_20_minute_cool_off():
 def test_restart_no_policies_leave_any_exit_down(platform):
     trace = run(platform, exiting(1))
     assert len(trace.of("spawn")) == 1 and len(trace.of("stays_down")) == 1
+
+
+@pytest.mark.parametrize("platform", ["compose_recreate", "render_worker", "heroku_restart"])
+def test_a_deploy_during_a_rollout_supersedes_it_and_leaves_one_process(platform: str):
+    # found by exploring: two deploys at one instant left the first one's process running, orphaned
+    sim = Simulation(seed=1, horizon=200)
+    service = Service(sim, preset(platform), "simbot.drivers.ptb:well_behaved")
+    sim.at(0, service.start)
+    sim.at(10, service.deploy)
+    sim.at(10, service.deploy)
+    trace = sim.run()
+    alive = {e["instance"] for e in trace.of("spawn")} - {e["instance"] for e in trace.of("exit")}
+    assert alive == {"bot.v3"}
