@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shlex
 import sys
 from pathlib import Path
 
-from ..check import CHECKS
 from ..report import timeline
 from ..scenario import Bot, save, simulate
 from .search import Exploration, explore
@@ -44,7 +42,7 @@ def command(policy: str, platform: str, *, examples: int, seed: int, budget: flo
         parameter, _, problem = str(exc).partition(": ")
         return _bad(f"--{parameter}", problem or str(exc))
     print(file=sys.stderr)
-    again = _command_line(policy, platform, examples, seed, jobs, faults)
+    again = command_line(policy, platform, examples, seed, faults)
     if report.counterexample is None:
         print(_summary(report))
         if report.out_of_budget:
@@ -52,14 +50,9 @@ def command(policy: str, platform: str, *, examples: int, seed: int, budget: flo
         return 0
     path = Path(out) / f"{_slug(bot.label())}-{platform}-seed{seed}-n{examples}.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
+    scenario = report.as_scenario(again)
+    assert report.verdict is not None
     verdict = report.verdict
-    assert verdict is not None
-    failed = [n for n in CHECKS if verdict.outcome(n) == "fail"]
-    scenario = dataclasses.replace(
-        report.counterexample,
-        expect={n: verdict.outcome(n) for n in CHECKS},
-        description=f"Found by `{again}` (chunk {report.found_in_chunk}, shrunk): fails {', '.join(failed)}.",
-    )
     save(scenario, path)
     trace = simulate(scenario)
     print(_summary(report))
@@ -88,7 +81,8 @@ def _progress(r: Exploration) -> None:
         print(f"explore {r.bot.label()} on {r.platform}: {r.run} runs, {r.elapsed:.1f} s", file=sys.stderr)
 
 
-def _command_line(policy: str, platform: str, examples: int, seed: int, jobs: int, faults: str | None) -> str:
+def command_line(policy: str, platform: str, examples: int, seed: int, faults: str | None = None) -> str:
+    """The command that searches exactly these scenarios again (``--jobs`` does not change them)."""
     words = ["simbot", "explore", "--policy", policy, "--platform", platform, "--examples", str(examples),
              "--seed", str(seed)]  # fmt: skip
     if faults is not None:

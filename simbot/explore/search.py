@@ -13,18 +13,17 @@ import hashlib
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 
 from hypothesis import HealthCheck, Phase, event, given, settings, target
 from hypothesis import seed as hypothesis_seed
 
-from ..check import Verdict, judge
+from ..check import CHECKS, Verdict, judge
 from ..scenario import Bot, Scenario, simulate, to_toml
 from .strategies import DEFAULT_FAULTS, scenarios
 
 CHUNK = 25
-CHECKED = ("single_poller", "liveness", "lost_updates", "duplicates")
 
 
 @dataclass
@@ -49,10 +48,22 @@ class Exploration:
     def found(self) -> bool:
         return self.counterexample is not None
 
+    def failed(self) -> list[str]:
+        return [n for n in CHECKS if self.verdict is not None and self.verdict.outcome(n) == "fail"]
+
+    def as_scenario(self, found_by: str) -> Scenario:
+        """The counterexample as a scenario file states it: ``[expect]`` is what it showed."""
+        assert self.counterexample is not None and self.verdict is not None
+        return replace(
+            self.counterexample,
+            expect={n: self.verdict.outcome(n) for n in CHECKS},
+            description=f"Found by `{found_by}` (chunk {self.found_in_chunk}, shrunk): fails {', '.join(self.failed())}.",
+        )
+
 
 class _Failed(Exception):
     def __init__(self, scenario: Scenario, verdict: Verdict):
-        super().__init__(", ".join(n for n in CHECKED if verdict.outcome(n) == "fail"))
+        super().__init__(", ".join(n for n in CHECKS if verdict.outcome(n) == "fail"))
         self.scenario, self.verdict = scenario, verdict
 
 
@@ -63,6 +74,7 @@ class _ChunkResult:
     reached: dict[str, int]
     out_of_budget: bool
     scenario: Scenario | None = None
+    verdict: Verdict | None = None
 
 
 def chunk_seed(seed: int, index: int) -> int:
@@ -83,14 +95,14 @@ def run_chunk(bot: Bot, platform: str, faults: tuple[str, ...], seed: int, index
     def prop(scenario: Scenario) -> None:
         key = to_toml(scenario)
         verdict = failed.get(key) or _judge(scenario, deadline, result, tick)
-        if verdict is not None and any(verdict.outcome(n) == "fail" for n in CHECKED):
+        if verdict is not None and any(verdict.outcome(n) == "fail" for n in CHECKS):
             failed[key] = verdict
             raise _Failed(scenario, verdict)  # the one raise site: hypothesis tells failures apart by it
 
     try:
         prop()
     except _Failed as exc:
-        result.scenario = exc.scenario
+        result.scenario, result.verdict = exc.scenario, exc.verdict
     return result
 
 
@@ -151,9 +163,8 @@ def explore(bot: Bot, platform: str, *, examples: int = 100, seed: int = 0, budg
         _parallel(bot, platform, tuple(faults), seed, sizes, deadline, jobs, absorb, report, tick)
     first = min((i for i, r in results.items() if r.scenario is not None), default=None)
     if first is not None:
-        report.counterexample = results[first].scenario
+        report.counterexample, report.verdict = results[first].scenario, results[first].verdict
         report.found_in_chunk = first
-        report.verdict = judge(simulate(report.counterexample))
     report.elapsed = time.time() - started
     return report
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 from typing import Any
 
 import pytest
 
-from ..check import CHECKS
 from ..explore import explore
-from ..explore.command import bot_from
+from ..explore.command import bot_from, command_line
 from ..report import timeline
 from ..scenario import save, simulate
 
@@ -53,15 +51,12 @@ class ExploreItem(pytest.Item):
             raise Counterexample(f"--simbot-explore {self.target} on {self.platform}: {exc}") from None
         if found.counterexample is None or found.verdict is None:
             return
-        failed = [n for n in CHECKS if found.verdict.outcome(n) == "fail"]
-        again = shlex.join(["simbot", "explore", "--policy", self.target, "--platform", self.platform,
-                            "--examples", str(examples), "--seed", str(seed)])  # fmt: skip
-        scenario = dataclasses.replace(found.counterexample, expect={n: found.verdict.outcome(n) for n in CHECKS},
-                                       description=f"Found by `{again}`: fails {', '.join(failed)}.")  # fmt: skip
+        again = command_line(self.target, self.platform, examples, seed)
+        scenario = found.as_scenario(again)
         path = self.config._tmp_path_factory.mktemp("simbot-explore") / f"{self.platform}.toml"  # type: ignore[attr-defined]
         save(scenario, path)
         raise Counterexample("\n".join([
-            f"{self.target} on {self.platform} fails {', '.join(failed)} in this scenario ({found.run} runs):",
+            f"{self.target} on {self.platform} fails {', '.join(found.failed())} in this scenario ({found.run} runs):",
             timeline(simulate(scenario)), "", found.verdict.describe(), "",
             f"reproduce: simbot replay {shlex.quote(str(path))}", f"search again: {again}",
         ]))  # fmt: skip

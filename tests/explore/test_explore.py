@@ -9,10 +9,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from simbot.check import judge
+from simbot.check import CHECKS, judge
 from simbot.cli import main
 from simbot.explore import DEFAULT_FAULTS, explore, platform_bounds, scenarios
-from simbot.explore.search import CHECKED
 from simbot.platforms import PRESETS
 from simbot.scenario import Bot, Event, Scenario, load, replay, simulate
 
@@ -75,7 +74,7 @@ def _regression(name: str) -> Scenario:
        .flatmap(lambda p: scenarios(p, Bot(policy="lease"))))  # fmt: skip
 def test_the_lease_keeps_one_poller_and_every_update_under_the_default_faults(s: Scenario):
     verdict = judge(simulate(s))
-    failed = [n for n in CHECKED if verdict.outcome(n) == "fail"]
+    failed = [n for n in CHECKS if verdict.outcome(n) == "fail"]
     assert not failed, verdict.describe()
 
 
