@@ -236,4 +236,4 @@ def simulation() -> Iterator[Callable[..., Any]]:
 
     yield make
     for sim in made:
-        sim._scratch.cleanup()
+        sim.discard()

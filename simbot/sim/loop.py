@@ -71,12 +71,15 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         self.max_steps = max_steps
         self.steps = 0
         real_select = self._selector.select
+        selector_map = self._selector.get_map()
 
         def select(timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
             self.steps += 1
             if self.max_steps is not None and self.steps > self.max_steps:
                 raise StepLimit(f"more than {self.max_steps} loop steps")
-            events = real_select(0)
+            # Only the loop's own self-pipe is registered unless something opened real I/O;
+            # the pipe just wakes a sleeping loop, and this one never sleeps: skip the syscall.
+            events = real_select(0) if len(selector_map) > 1 else []
             if events or timeout == 0:
                 return events
             if timeout is None:

@@ -41,7 +41,7 @@ class Network:
 
 
 class Wire:
-    """The respx side effect that carries a simulation's requests."""
+    """What carries a simulation's requests from httpx's seam (``seam.py``) to the fake."""
 
     def __init__(self, fake: FakeTelegram, network: Network, rng: random.Random):
         self.fake = fake

@@ -33,9 +33,14 @@ class InstanceContext:
 
     name: str
     env: dict[str, str]
-    root: Path  # its filesystem: a container of its own, or a host shared with others
+    filesystem: Path | Callable[[], Path]  # a container of its own, or a host shared with others
     base_url: str  # the fake Bot API, e.g. "https://api.telegram.org"
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        """Its filesystem's root directory, made on first use (most bots never touch a file)."""
+        return self.filesystem() if callable(self.filesystem) else self.filesystem
 
 
 EntryPoint = Callable[[InstanceContext], Awaitable[object]]

@@ -24,36 +24,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx._transports.default as httpx_transports
-import respx
-
 from fake_telegram import DEFAULT_EPOCH, FakeTelegram
-from fake_telegram.transports.httpx import API_URL
 
 from . import wallclock
 from .entry import load
 from .loop import Deadlock, HorizonReached, StepLimit, VirtualLoop, Watchdog
 from .network import Network, Wire
 from .process import HARNESS, EntryPoint, Instance, InstanceContext, current
+from .seam import routed_to
 from .trace import Event, Trace
 
 DEFAULT_TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 _real_sleep = time.sleep
-_real_ssl_context = httpx_transports.create_ssl_context
-
-
-@functools.cache
-def _shared_ssl_context(**kwargs: Any) -> Any:
-    """One SSL context per settings: building one costs ~15 ms, and no TLS happens in a simulation."""
-    return _real_ssl_context(**kwargs)
-
-
-def _ssl_context(**kwargs: Any) -> Any:
-    try:
-        return _shared_ssl_context(**kwargs)
-    except TypeError:  # unhashable settings: build one
-        return _real_ssl_context(**kwargs)
 
 
 class Simulation:
@@ -78,8 +61,7 @@ class Simulation:
         self.ended_by: str | None = None
         self.finished = False
         self._hosts: dict[str, Path] = {}
-        self._scratch = tempfile.TemporaryDirectory(prefix="simbot-")
-        self.hosts_root = self._scratch.name
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None  # made when a bot first touches a file
         self.on_exit: list[Callable[[Instance], None]] = []
         self.shared: dict[str, Any] = {}  # what every instance can reach: a lease store, say
         self._aiogram: tuple[Any, Any] | None = None
@@ -95,6 +77,8 @@ class Simulation:
     def host(self, name: str) -> Path:
         """A filesystem root; instances on the same host share it (and its file locks)."""
         if name not in self._hosts:
+            if self._scratch is None:
+                self._scratch = tempfile.TemporaryDirectory(prefix="simbot-")
             root = Path(self._scratch.name) / name
             root.mkdir(parents=True)
             self._hosts[name] = root
@@ -109,7 +93,7 @@ class Simulation:
             entry = load(entry)
         self._patch_aiogram()
         env = {"TELEGRAM_BOT_TOKEN": self.token, **(env or {})}
-        info = InstanceContext(name, env, self.host(host or name), "https://api.telegram.org",
+        info = InstanceContext(name, env, functools.partial(self.host, host or name), "https://api.telegram.org",
                                {"clock_skew": clock_skew, "seed": self.rng.getrandbits(32), "shared": self.shared})  # fmt: skip
         instance = Instance(self.loop, info, entry, on_exit=self._exited)
         self.instances.append(instance)
@@ -209,20 +193,17 @@ class Simulation:
             stack.enter_context(wallclock.following(self))
             _running.append(self)
             stack.callback(_running.remove, self)
-            router = stack.enter_context(respx.mock(assert_all_called=False, assert_all_mocked=True))
-            router.route(url__startswith=API_URL + "/").mock(side_effect=self.wire)
+            stack.enter_context(routed_to(self.wire, self.loop))
             stack.callback(self._unpatch_aiogram)
             stack.enter_context(_watchdog(self.watchdog))
             self._patch_aiogram()
             stack.enter_context(self._capturing_logs())
             time.sleep = self._blocking_sleep  # type: ignore[assignment]
-            httpx_transports.create_ssl_context = _ssl_context  # type: ignore[assignment]
             try:
                 asyncio.set_event_loop(self.loop)
                 yield
             finally:
                 time.sleep = _real_sleep
-                httpx_transports.create_ssl_context = _real_ssl_context
                 asyncio.set_event_loop(None)
                 random.setstate(saved_random)
 
@@ -238,7 +219,7 @@ class Simulation:
             root.removeHandler(handler)
 
     def _patch_aiogram(self) -> None:
-        """An aiogram Bot built without a session gets the fake's, as httpx clients get respx.
+        """An aiogram Bot built without a session gets the fake's, as httpx clients get the wire.
 
         Done only once aiogram is imported (by a bot's module), so runs without
         aiogram bots never pay for importing it.
@@ -290,7 +271,16 @@ class Simulation:
                 with contextlib.suppress(BaseException):
                     task.get_coro().close()  # type: ignore[union-attr]
         self.loop.close()
-        self._scratch.cleanup()
+        self.discard()
+
+    def discard(self) -> None:
+        """Remove the hosts' files (a run does this itself; for simulations never run)."""
+        if self._scratch is not None:
+            self._scratch.cleanup()
+
+    @property
+    def hosts_root(self) -> str | None:
+        return self._scratch.name if self._scratch is not None else None
 
 
 @contextmanager
@@ -357,7 +347,8 @@ class _TraceHandler(logging.Handler):
         if record.exc_info and record.exc_info[1] is not None:
             message += f" [{type(record.exc_info[1]).__name__}: {record.exc_info[1]}]"
         # the hosts' filesystems live in a random temp dir: name it the same in every run
-        message = message.replace(self.simulation.hosts_root, "<hosts>")
+        if self.simulation.hosts_root is not None:
+            message = message.replace(self.simulation.hosts_root, "<hosts>")
         self.simulation.record("log", instance.name, level=record.levelname, logger=record.name, message=message)
 
 

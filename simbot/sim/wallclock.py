@@ -11,6 +11,8 @@ keep real time.
 from __future__ import annotations
 
 import datetime
+import threading
+import time
 from typing import Any
 
 import freezegun
@@ -20,6 +22,7 @@ from .process import current
 
 IGNORED = ("hypothesis", "_pytest", "pytest", "pluggy", "simbot.bench", "bench", "uvicorn", "h11", "coverage")
 _active: list[Any] = []  # the running simulation (at most one per thread of control)
+_thread: list[int] = []  # the thread it runs on
 _started = False
 
 
@@ -27,10 +30,7 @@ class VirtualNow:
     """A freezegun time factory backed by the running simulation's loop clock."""
 
     def __call__(self) -> datetime.datetime:
-        simulation = _active[-1]
-        instance = current.get()
-        skew = instance.info.extra.get("clock_skew", 0.0) if instance is not None else 0.0
-        return _utc(simulation.epoch + simulation.loop.time() + skew)
+        return _UNIX_EPOCH + _since_epoch()
 
     def tick(self, delta: Any = None) -> None:  # freezegun's API; time moves only with the loop
         return None
@@ -39,8 +39,32 @@ class VirtualNow:
         raise RuntimeError("simbot: the wall clock follows virtual time; move the simulation instead")
 
 
-def _utc(seconds: float) -> datetime.datetime:
-    return datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=seconds)
+_UNIX_EPOCH = datetime.datetime(1970, 1, 1)
+
+
+def _since_epoch() -> datetime.timedelta:
+    """Unix time now for the calling instance (its clock skew included), to the microsecond."""
+    simulation = _active[-1]
+    instance = current.get()
+    skew = instance.info.extra.get("clock_skew", 0.0) if instance is not None else 0.0
+    return datetime.timedelta(seconds=simulation.epoch + simulation.loop.time() + skew)
+
+
+def _direct(real: Any, unit: str) -> Any:
+    """``real`` outside a run or off its thread; else exactly what freezegun's fake returns."""
+
+    def clock() -> Any:
+        if not _active or threading.get_ident() != _thread[-1]:
+            return real()
+        since = _since_epoch()
+        whole = since.days * 86400 + since.seconds
+        seconds = whole + since.microseconds / 1000000.0
+        if unit == "ns":  # monotonic_ns, perf_counter_ns
+            return (whole * 1_000_000 + since.microseconds) * 1000
+        return int(seconds * 1e9) if unit == "ns from s" else seconds  # time_ns goes through a float
+
+    clock.__name__ = real.__name__
+    return clock
 
 
 def ensure_started() -> None:
@@ -55,6 +79,13 @@ def ensure_started() -> None:
     # so outside a run every patched function answers with the real clock.
     freezegun.api.freeze_factories.pop()
     _BOOKKEEPING.extend([freezegun.api.ignore_lists.pop(), freezegun.api.tick_flags.pop()])
+    api = freezegun.api
+    time.time = _direct(api.real_time, "s")
+    time.monotonic = _direct(api.real_monotonic, "s")
+    time.perf_counter = _direct(api.real_perf_counter, "s")
+    time.time_ns = _direct(api.real_time_ns, "ns from s")
+    time.monotonic_ns = _direct(api.real_monotonic_ns, "ns")
+    time.perf_counter_ns = _direct(api.real_perf_counter_ns, "ns")
     _started = True
 
 
@@ -67,6 +98,7 @@ class following:
     def __enter__(self) -> None:
         ensure_started()
         _active.append(self.simulation)
+        _thread.append(threading.get_ident())
         ignore, tick = _BOOKKEEPING
         freezegun.api.freeze_factories.append(_SOURCE)  # type: ignore[arg-type]
         freezegun.api.ignore_lists.append(ignore)
@@ -77,6 +109,7 @@ class following:
         freezegun.api.ignore_lists.pop()
         freezegun.api.freeze_factories.remove(_SOURCE)  # type: ignore[arg-type]
         _active.remove(self.simulation)
+        _thread.pop()
 
 
 _SOURCE = VirtualNow()
