@@ -46,9 +46,10 @@ class BareLoop(asyncio.SelectorEventLoop):
         super().__init__(selectors.SelectSelector())
         self._now = 0.0
         real_select = self._selector.select
+        registered = self._selector._fd_to_key  # type: ignore[attr-defined]
 
         def select(timeout: float | None = None) -> list[Any]:
-            events = real_select(0)
+            events = real_select(0) if len(registered) > 1 else []  # as simbot's: no syscall for the self-pipe alone
             if events or timeout == 0:
                 return events
             if timeout is None:

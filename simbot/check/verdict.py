@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +19,13 @@ class Verdict:
     checks: dict[str, Check]
     metrics: dict[str, Any]
     reached: dict[str, int]  # "sometimes" coverage: did the run get anywhere interesting?
-    digest: str
+    trace: Trace = field(repr=False, compare=False)
     details: dict[str, Any] = field(default_factory=dict)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """The judged trace's hash; computed when asked (it costs half as much as all the checks)."""
+        return self.trace.digest()
 
     @property
     def passed(self) -> bool:
@@ -64,7 +70,7 @@ def judge(trace: Trace, *, liveness_bound: float = 60.0) -> Verdict:
         "lost_updates": lost,
         "duplicates": duplicates,
     }
-    return Verdict(checks, metrics(h) | {"updates": update_details}, reachability(h, checks), trace.digest())
+    return Verdict(checks, metrics(h) | {"updates": update_details}, reachability(h, checks), trace)
 
 
 def metrics(h: History) -> dict[str, Any]:

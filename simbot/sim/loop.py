@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import heapq
 import math
 import selectors
 import traceback
@@ -71,7 +72,7 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         self.max_steps = max_steps
         self.steps = 0
         real_select = self._selector.select
-        selector_map = self._selector.get_map()
+        registered = self._selector._fd_to_key  # type: ignore[attr-defined]
 
         def select(timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
             self.steps += 1
@@ -79,7 +80,7 @@ class VirtualLoop(asyncio.SelectorEventLoop):
                 raise StepLimit(f"more than {self.max_steps} loop steps")
             # Only the loop's own self-pipe is registered unless something opened real I/O;
             # the pipe just wakes a sleeping loop, and this one never sleeps: skip the syscall.
-            events = real_select(0) if len(selector_map) > 1 else []
+            events = real_select(0) if len(registered) > 1 else []
             if events or timeout == 0:
                 return events
             if timeout is None:
@@ -98,9 +99,14 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         if context is None:
             context = contextvars.copy_context()
         owner = context.get(current)
-        if owner is None:
+        if owner is not None:
+            callback, args = _gated, (owner, callback, args, context)
+        if self._debug:
             return super().call_soon(callback, *args, context=context)
-        return super().call_soon(_gated, owner, callback, args, context, context=context)
+        self._check_closed()  # the rest of BaseEventLoop.call_soon, minus its debug-only checks
+        handle = asyncio.Handle(callback, args, self, context)
+        self._ready.append(handle)
+        return handle
 
     def call_later(self, delay: float, callback: Callable[..., object], *args: Any, context: contextvars.Context | None = None):  # type: ignore[override]
         """A positive delay ends at least one tick later: on a real clock time passes, and
@@ -114,9 +120,15 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         if context is None:
             context = contextvars.copy_context()
         owner = context.get(current)
-        if owner is None:
+        if owner is not None:
+            callback, args = _gated, (owner, callback, args, context)
+        if self._debug or when is None:
             return super().call_at(when, callback, *args, context=context)
-        return super().call_at(when, _gated, owner, callback, args, context, context=context)
+        self._check_closed()  # the rest of BaseEventLoop.call_at, minus its debug-only checks
+        timer = asyncio.TimerHandle(when, callback, args, self, context)
+        heapq.heappush(self._scheduled, timer)
+        timer._scheduled = True
+        return timer
 
     # -- signals go to the instance that registered them ------------------------------
 
@@ -199,10 +211,13 @@ def _adopting_task(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, An
     return task
 
 
+_NOT_THE_BOT = ("/asyncio/", "/simbot/sim/", "/httpx/", "/httpcore/")
+
+
 def _caller_line() -> str:
-    """The innermost stack line outside asyncio and simbot: the bot's own code."""
+    """The innermost stack line outside asyncio, simbot and httpx: the bot's own code."""
     for frame in reversed(traceback.extract_stack()[:-2]):
-        if "/asyncio/" not in frame.filename and "/simbot/sim/" not in frame.filename:
+        if not any(part in frame.filename for part in _NOT_THE_BOT):
             return f"{frame.filename}:{frame.lineno} in {frame.name}"
     return "?"
 

@@ -52,6 +52,8 @@ def routed_to(wire: Callable[[httpx.Request], Awaitable[httpx.Response]], loop: 
             (httpx.AsyncHTTPTransport, "aclose", nothing_async),
             (httpx.HTTPTransport, "__init__", nothing),
             (httpx.HTTPTransport, "handle_request", handle_request),
+            (httpx.HTTPTransport, "__enter__", lambda transport: transport),
+            (httpx.HTTPTransport, "__exit__", nothing),
             (httpx.HTTPTransport, "close", nothing),
             (httpx._client, "get_environment_proxies", dict),
         ):

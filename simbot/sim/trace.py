@@ -16,6 +16,8 @@ from typing import Any
 
 from fake_telegram import Exchange
 
+_line = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode  # one, not one per line
+
 
 def _t(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
@@ -68,7 +70,7 @@ class Trace:
         return [r for r in self.records if r["kind"] == kind]
 
     def lines(self) -> list[str]:
-        return [json.dumps(r, sort_keys=True, separators=(",", ":"), ensure_ascii=False) for r in self.records]
+        return [_line(r) for r in self.records]
 
     def jsonl(self) -> str:
         return "".join(line + "\n" for line in self.lines())

@@ -30,7 +30,7 @@ class VirtualNow:
     """A freezegun time factory backed by the running simulation's loop clock."""
 
     def __call__(self) -> datetime.datetime:
-        return _UNIX_EPOCH + _since_epoch()
+        return _UNIX_EPOCH + datetime.timedelta(microseconds=_unix_micros())
 
     def tick(self, delta: Any = None) -> None:  # freezegun's API; time moves only with the loop
         return None
@@ -42,12 +42,17 @@ class VirtualNow:
 _UNIX_EPOCH = datetime.datetime(1970, 1, 1)
 
 
-def _since_epoch() -> datetime.timedelta:
-    """Unix time now for the calling instance (its clock skew included), to the microsecond."""
+def _unix_micros() -> int:
+    """Unix time now for the calling instance (its clock skew included), in whole microseconds:
+    ``epoch + loop.time() + skew`` rounded as ``timedelta(seconds=…)`` rounds it."""
     simulation = _active[-1]
     instance = current.get()
     skew = instance.info.extra.get("clock_skew", 0.0) if instance is not None else 0.0
-    return datetime.timedelta(seconds=simulation.epoch + simulation.loop.time() + skew)
+    epoch = simulation.epoch
+    if not skew and epoch == int(epoch):  # the usual case, in integers: the loop counts microseconds
+        return int(epoch) * 1_000_000 + simulation.loop.micros
+    since = datetime.timedelta(seconds=epoch + simulation.loop.time() + skew)
+    return (since.days * 86400 + since.seconds) * 1_000_000 + since.microseconds
 
 
 def _direct(real: Any, unit: str) -> Any:
@@ -56,11 +61,11 @@ def _direct(real: Any, unit: str) -> Any:
     def clock() -> Any:
         if not _active or threading.get_ident() != _thread[-1]:
             return real()
-        since = _since_epoch()
-        whole = since.days * 86400 + since.seconds
-        seconds = whole + since.microseconds / 1000000.0
+        micros = _unix_micros()
         if unit == "ns":  # monotonic_ns, perf_counter_ns
-            return (whole * 1_000_000 + since.microseconds) * 1000
+            return micros * 1000
+        whole, fraction = divmod(micros, 1_000_000)
+        seconds = whole + fraction / 1000000.0
         return int(seconds * 1e9) if unit == "ns from s" else seconds  # time_ns goes through a float
 
     clock.__name__ = real.__name__

@@ -114,6 +114,65 @@ def test_the_wall_clock_follows_virtual_time_with_per_instance_skew():
     assert seen == {"exact": sim.epoch + 100, "skewed": sim.epoch + 70}
 
 
+def test_every_clock_function_follows_virtual_time_inside_a_run_and_only_there():
+    import datetime
+    import threading
+
+    seen: dict[str, object] = {}
+
+    def other_thread() -> None:
+        seen["other thread"] = time.time()
+
+    async def reads_clocks(info: InstanceContext) -> None:
+        await asyncio.sleep(12.5)
+        seen.update(time=time.time(), monotonic=time.monotonic(), perf_counter=time.perf_counter(),
+                    time_ns=time.time_ns(), monotonic_ns=time.monotonic_ns(), perf_ns=time.perf_counter_ns(),
+                    now=datetime.datetime.now(datetime.UTC).timestamp())  # fmt: skip
+        thread = threading.Thread(target=other_thread)  # a thread outside the simulation: real time
+        thread.start()
+        thread.join()
+
+    sim = Simulation(seed=1, horizon=20)
+    sim.at(0, lambda: sim.spawn("bot", reads_clocks, clock_skew=0.25))
+    sim.run()
+    virtual = sim.epoch + 12.75
+    assert seen["time"] == seen["monotonic"] == seen["perf_counter"] == seen["now"] == virtual
+    assert seen["time_ns"] == int(virtual * 1e9)
+    assert seen["monotonic_ns"] == seen["perf_ns"] == round(virtual * 1e6) * 1000
+    assert abs(seen["other thread"] - time.time()) < 60  # type: ignore[operator]
+    assert abs(time.time() - virtual) > 3600 and time.perf_counter() < virtual  # outside a run: real
+
+
+def test_httpx_requests_other_than_the_bot_api_are_findings_not_network():
+    import httpx
+
+    errors: list[str] = []
+
+    async def fetches(info: InstanceContext) -> None:
+        async with httpx.AsyncClient() as client:
+            me = await client.post(f"https://api.telegram.org/bot{info.env['TELEGRAM_BOT_TOKEN']}/getMe")
+            errors.append(f"getMe {me.status_code}")
+            for call in (lambda: client.get("https://example.com/"), lambda: client.get("http://api.telegram.org/")):
+                try:
+                    await call()
+                except httpx.ConnectError as exc:
+                    errors.append(type(exc).__name__)
+        try:
+            httpx.get("https://api.telegram.org/")  # blocking: would stall every instance
+        except httpx.ConnectError as exc:
+            errors.append(type(exc).__name__)
+
+    sim = Simulation(seed=1, horizon=5)
+    sim.at(0, lambda: sim.spawn("curious", fetches))
+    trace = sim.run()
+    assert errors == ["getMe 200", "ConnectError", "ConnectError", "ConnectError"]
+    assert [f["what"] for f in trace.of("finding")] == [
+        "HTTP request to https://example.com", "HTTP request to http://api.telegram.org",
+        "blocking HTTP request to api.telegram.org",
+    ]  # fmt: skip
+    assert all("test_simulation.py" in f["where"] for f in trace.of("finding"))
+
+
 def test_a_deadlocked_run_ends_early_and_says_who_waits_on_what():
     async def waits_forever(info: InstanceContext) -> None:
         await asyncio.sleep(3)

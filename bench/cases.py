@@ -1,0 +1,161 @@
+"""The measurements, one per function; each runs in a fresh process pinned to one core.
+
+A fresh process per case because a case changes the process it runs in: the harness
+starts freezegun (a bare loop in the same process would pay for its patched clock),
+looptime is imported only for its own case. Times are the median of several batches;
+``perf_counter`` here is always the real clock (freezegun is only active inside a run).
+
+Run one case: ``.venv/bin/python -m bench.cases NAME [--quick]`` (prints JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DEPS = ROOT / ".bench-deps"  # looptime, kept out of the test venv (its pytest plugin hooks every test)
+HORIZON = 180.0
+
+
+def timed(work: Callable[[], object], *, batches: int, per_batch: int) -> dict[str, Any]:
+    """Milliseconds per call: the median of ``batches`` batches, after one warm-up call."""
+    work()
+    per_call = []
+    for _ in range(batches):
+        start = time.perf_counter()
+        for _ in range(per_batch):
+            work()
+        per_call.append((time.perf_counter() - start) / per_batch * 1000)
+    return {"ms": statistics.median(per_call), "ms_min": min(per_call), "ms_max": max(per_call),
+            "runs": batches * per_batch}  # fmt: skip
+
+
+def reference(quick: bool = False) -> dict[str, Any]:
+    """The full harness: simbot.demo's Render worker deploy, two real PTB 22 bots, 180 s, judged."""
+    from simbot.check import judge
+    from simbot.demo import render_worker_deploy
+
+    seeds = iter(range(10**9))
+    trace = render_worker_deploy(0)
+    figures = timed(lambda: judge(render_worker_deploy(next(seeds))), **_size(quick, 5, 20))
+    requests = trace.of("request")
+    return figures | {"requests": len(requests), "conflicts": sum(r["status"] == 409 for r in requests),
+                      "handled": len(trace.of("handled"))}  # fmt: skip
+
+
+def bare(quick: bool = False) -> dict[str, Any]:
+    """The same bots on bench/bare.py's loop, transport and minimal fake."""
+    from .bare import run
+
+    outcome = run()
+    return timed(run, **_size(quick, 5, 20)) | _outcome(outcome)
+
+
+def looptime(quick: bool = False) -> dict[str, Any]:
+    """The bare workload on looptime's loop: its defaults, and with its no-op cycles off."""
+    sys.path.insert(0, str(BENCH_DEPS))
+    import looptime as lt
+
+    from .bare import run
+
+    figures: dict[str, Any] = {"version": lt.__version__ if hasattr(lt, "__version__") else _version("looptime")}
+    for label, options in (("default", {}), ("noop_cycles_0", {"noop_cycles": 0})):
+        def factory(options: dict[str, Any] = options) -> Any:
+            return lt.new_event_loop(start=0, **options)
+
+        outcome = run(factory)
+        figures[label] = timed(lambda factory=factory: run(factory), **_size(quick, 5, 20)) | _outcome(outcome)  # type: ignore[misc]
+    return figures
+
+
+def explore(quick: bool = False) -> dict[str, Any]:
+    """A cold ``simbot explore`` (new process, imports included) until its counterexample is written."""
+    command = [str(ROOT / ".venv" / "bin" / "simbot"), "explore", "--policy", "delay-probe-backoff",
+               "--platform", "render_worker"]  # fmt: skip
+    seconds, outputs = [], []
+    for _ in range(1 if quick else 5):
+        with tempfile.TemporaryDirectory() as out:
+            start = time.perf_counter()
+            done = subprocess.run([*command, "--out", out], capture_output=True, text=True, timeout=600, cwd=ROOT)
+            seconds.append(time.perf_counter() - start)
+            written = sorted(p.name for p in Path(out).iterdir())
+        if done.returncode != 1 or not written:
+            raise RuntimeError(f"simbot explore: expected exit 1 and a counterexample, got {done.returncode}: "
+                               f"{done.stderr[-400:]}")  # fmt: skip
+        outputs.append(written[0])
+    summary = [line for line in done.stdout.splitlines() if line.startswith(("reproduce", "verdict"))]
+    return {"seconds": statistics.median(seconds), "seconds_all": seconds, "counterexample": outputs[0],
+            "summary": summary, "progress": done.stderr.strip().splitlines()[-1:]}  # fmt: skip
+
+
+def scale(quick: bool = False) -> dict[str, Any]:
+    """100 replicas of a default PTB bot fighting for 600 virtual seconds, judged; and its peak memory."""
+    from simbot.check import judge
+    from simbot.scenario import Bot, Event, Scenario, Updates, simulate
+
+    replicas, horizon = (10, 60.0) if quick else (100, 600.0)
+    scenario = Scenario(seed=0, horizon=horizon, platform="render_worker", platform_overrides={"replicas": replicas},
+                        bot=Bot(policy="naive"), events=(Event(0.0, "start"),),
+                        updates=Updates(every=10.0, start=5.0))  # fmt: skip
+    trace = simulate(scenario)
+    figures = timed(lambda: judge(simulate(scenario)), **_size(quick, 5, 1))
+    tracemalloc.start()
+    judge(simulate(scenario))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    requests = trace.of("request")
+    return figures | {"replicas": replicas, "horizon": horizon, "requests": len(requests),
+                      "conflicts": sum(r["status"] == 409 for r in requests), "records": len(trace),
+                      "peak_mib": peak / 2**20}  # fmt: skip
+
+
+def realtime(quick: bool = False) -> dict[str, Any]:
+    """The fight in real time over loopback next to the same timeline simulated (bench/realtime.py)."""
+    from .realtime import measure
+
+    return measure(16.0 if quick else 24.0)
+
+
+CASES: dict[str, Callable[[bool], dict[str, Any]]] = {
+    "reference": reference, "bare": bare, "looptime": looptime, "explore": explore, "scale": scale,
+    "realtime": realtime,
+}  # fmt: skip
+
+
+def _size(quick: bool, batches: int, per_batch: int) -> dict[str, int]:
+    return {"batches": 2, "per_batch": 2} if quick else {"batches": batches, "per_batch": per_batch}
+
+
+def _outcome(outcome: Any) -> dict[str, Any]:
+    return {"requests": outcome.requests, "conflicts": outcome.conflicts, "handled": len(outcome.handled)}
+
+
+def _version(name: str) -> str:
+    from importlib.metadata import version
+
+    return version(name)
+
+
+def main(argv: list[str]) -> int:
+    name, quick = argv[0], "--quick" in argv[1:]
+    if name not in CASES:
+        print(f"bench.cases: unknown case {name!r}; expected one of: {', '.join(CASES)}", file=sys.stderr)
+        return 2
+    if hasattr(os, "sched_setaffinity") and os.environ.get("BENCH_CPU"):
+        os.sched_setaffinity(0, {int(os.environ["BENCH_CPU"])})
+    print(json.dumps(CASES[name](quick)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
