@@ -18,6 +18,8 @@ def wrap32(value: int) -> int:
 
 def to_int(text: str) -> int:
     """td::to_integer: optional '-', digits up to the first other character, int32 wrap."""
+    if len(text) < 10 and text.isascii() and text.isdigit():  # the usual case, inside int32 as it stands
+        return int(text)
     negative = text.startswith("-")
     digits = 0
     for ch in text[1:] if negative else text:

@@ -89,6 +89,7 @@ class FakeTelegram:
         self.bots: dict[tuple[str, bool], Bot] = {}
         self.faults: list[Fault] = []
         self._handlers = {name.lower(): (name, handler) for name, handler in HANDLERS.items()}
+        self._refusals: dict[str, Response | None] = {}  # token -> 404 / 401, or None for a good one
 
     # -- the Bot API ---------------------------------------------------------
 
@@ -135,10 +136,15 @@ class FakeTelegram:
         name = where.method or params.text("method")
         canonical, handler = self._handlers.get(name.lower(), (name, None))
         exchange.method = canonical
-        if handler is None or bot_id(where.token) is None:
+        if handler is None:
             return NOT_FOUND
-        if not self._accepts(where.token):
-            return UNAUTHORIZED
+        refusal = self._refusals.get(where.token, ...)
+        if refusal is ...:  # each token is judged once: every request of a run carries the same
+            refusal = self._refusals[where.token] = (
+                NOT_FOUND if bot_id(where.token) is None else None if self._accepts(where.token) else UNAUTHORIZED
+            )
+        if refusal is not None:
+            return refusal
         if self.faults:
             now = exchange.at
             for fault in self.faults:

@@ -99,12 +99,15 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         if context is None:
             context = contextvars.copy_context()
         owner = context.get(current)
-        if owner is not None:
-            callback, args = _gated, (owner, callback, args, context)
         if self._debug:
+            if owner is not None:
+                callback, args = _gated, (owner, callback, args, context)
             return super().call_soon(callback, *args, context=context)
         self._check_closed()  # the rest of BaseEventLoop.call_soon, minus its debug-only checks
-        handle = asyncio.Handle(callback, args, self, context)
+        if owner is None:
+            handle = asyncio.Handle(callback, args, self, context)
+        else:
+            handle = _GatedHandle(owner, callback, args, self, context)
         self._ready.append(handle)
         return handle
 
@@ -120,12 +123,15 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         if context is None:
             context = contextvars.copy_context()
         owner = context.get(current)
-        if owner is not None:
-            callback, args = _gated, (owner, callback, args, context)
         if self._debug or when is None:
+            if owner is not None:
+                callback, args = _gated, (owner, callback, args, context)
             return super().call_at(when, callback, *args, context=context)
         self._check_closed()  # the rest of BaseEventLoop.call_at, minus its debug-only checks
-        timer = asyncio.TimerHandle(when, callback, args, self, context)
+        if owner is None:
+            timer = asyncio.TimerHandle(when, callback, args, self, context)
+        else:
+            timer = _GatedTimer(owner, when, callback, args, self, context)
         heapq.heappush(self._scheduled, timer)
         timer._scheduled = True
         return timer
@@ -177,6 +183,48 @@ class VirtualLoop(asyncio.SelectorEventLoop):
             self._micros = self.horizon_micros
             raise HorizonReached(f"virtual time reached the horizon t={self.time():.6f}s")
         self._micros = target
+
+
+class _GatedHandle(asyncio.Handle):
+    """An instance's callback; ``_gated``'s check without its extra call, on the hot path."""
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, owner: Instance, callback: Callable[..., object], args: tuple[Any, ...],
+                 loop: asyncio.AbstractEventLoop, context: contextvars.Context) -> None:  # fmt: skip
+        super().__init__(callback, args, loop, context)
+        self._owner = owner
+
+    def _run(self) -> None:
+        _run_gated(self, self._owner)
+
+
+class _GatedTimer(asyncio.TimerHandle):
+    __slots__ = ("_owner",)
+
+    def __init__(self, owner: Instance, when: float, callback: Callable[..., object], args: tuple[Any, ...],
+                 loop: asyncio.AbstractEventLoop, context: contextvars.Context) -> None:  # fmt: skip
+        super().__init__(when, callback, args, loop, context)
+        self._owner = owner
+
+    def _run(self) -> None:
+        _run_gated(self, self._owner)
+
+
+def _run_gated(handle: asyncio.Handle, owner: Instance) -> None:
+    if owner.dead:
+        return
+    if owner.paused:
+        owner.held.append((handle._callback, handle._args, handle._context))  # type: ignore[attr-defined]
+        return
+    try:
+        asyncio.Handle._run(handle)  # asyncio's own: reports a callback's exception to the loop
+    except SystemExit as exc:
+        owner.exit(_exit_code(exc.code))
+    except Watchdog:
+        raise
+    except KeyboardInterrupt:
+        owner.exit(130)
 
 
 def _gated(owner: Instance, callback: Callable[..., object], args: tuple[Any, ...], context: contextvars.Context) -> None:
