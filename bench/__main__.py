@@ -1,7 +1,8 @@
 """``python -m bench``: every measurement of issue 6, each in its own process on one core.
 
 Prints a report with the targets next to the figures (the README quotes it). Options:
-``--cases a,b`` (default all: reference, bare, looptime, explore, scale, realtime),
+``--cases a,b`` (default all: reference, bare, bare_simbot_fake, looptime, explore, scale,
+realtime),
 ``--cpu N`` (the core to pin to, default 0), ``--quick`` (tiny sizes: checks that the
 benchmark runs, not how fast), ``--json FILE`` (the raw figures).
 """
@@ -21,7 +22,7 @@ from typing import Any
 from .cases import BENCH_DEPS, CASES, HORIZON, ROOT
 
 LOOPTIME = "looptime==0.9"
-PAIRED = ("reference", "bare", "looptime")  # compared with each other: measured in alternating rounds
+PAIRED = ("reference", "bare", "bare_simbot_fake", "looptime")  # compared with each other: measured in alternating rounds
 ROUNDS = 5
 
 
@@ -115,6 +116,12 @@ def report(r: dict[str, Any]) -> str:
             ratio = r["ratio"]["median"]
             spread = f" (rounds {min(r['ratio']['all']):.2f}–{max(r['ratio']['all']):.2f})" if len(r["ratio"]["all"]) > 1 else ""
             lines.append(f"   harness ÷ bare loop = {ratio:.2f}{spread} [target ≤ 1.3: {_met(ratio <= 1.3)}]")
+    if "bare_simbot_fake" in r and floor:
+        sf = r["bare_simbot_fake"]
+        lines.append(f"   the same with simbot's fake instead of the minimal one: {sf['ms']:.1f} ms: the fake's rules "
+                     f"and request log cost {sf['ms'] - floor['ms']:.1f} ms a run"
+                     + (f"; the rest of the harness {ref['ms'] - sf['ms']:.1f} ms (harness ÷ this = "
+                        f"{ref['ms'] / sf['ms']:.2f})" if ref else ""))  # fmt: skip
     if "looptime" in r:
         lt = r["looptime"]
         for label in ("default", "noop_cycles_0"):

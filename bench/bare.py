@@ -10,7 +10,8 @@ the anti-spin 3 s timeout. No trace, no checkers, no gating, no wall-clock patch
 The timeline is the reference scenario's (``simbot.demo``): v1 at 0 s, v2 at the
 30 s deploy, v1 stopped at 90.5 s (Render: ready after 0.5 s, then a 60 s hold), an
 update every 10 s from 5 s, 180 s. ``loop_factory`` swaps the loop, so the same
-workload also runs on looptime's.
+workload also runs on looptime's; ``fake="simbot"`` swaps the minimal fake for simbot's
+own, which splits the harness's cost into the fake's fidelity and everything else.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from telegram.request import HTTPXRequest
 
-from fake_telegram import message_update
+from fake_telegram import FakeTelegram, message_update
+from fake_telegram.transports.httpx import FakeTransport
 
 TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 EPOCH = 1_767_225_600
@@ -84,6 +86,9 @@ class MinimalFake:
     requests: int = 0  # before the horizon, like the trace
     conflicts: int = 0
     horizon: float = HORIZON
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        return MemoryTransport(self)
 
     def push(self, update: dict[str, Any]) -> None:
         self.queue.append((self.next_id, {"update_id": self.next_id, **update}))
@@ -142,6 +147,28 @@ class MinimalFake:
             self.loop.call_later(HOLD, lambda: poll.future.done() or poll.future.set_result(answer))
 
 
+class SimbotFake:
+    """simbot's own fake (every rule, the request log) behind its httpx transport, same interface:
+    what the fake's fidelity costs on its own, without the rest of the harness."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.fake = FakeTelegram(clock=loop.time, seed=1, epoch=EPOCH)
+
+    def push(self, update: dict[str, Any]) -> None:
+        self.fake.push(TOKEN, update)
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        return FakeTransport(self.fake)
+
+    @property
+    def requests(self) -> int:
+        return sum(e.at < HORIZON for e in self.fake.log)
+
+    @property
+    def conflicts(self) -> int:
+        return sum(e.at < HORIZON and e.status == 409 for e in self.fake.log)
+
+
 class MemoryTransport(httpx.AsyncBaseTransport):
     """httpx's seam, straight to the fake: no routing, no call recording, no timers."""
 
@@ -156,9 +183,9 @@ class MemoryTransport(httpx.AsyncBaseTransport):
         return httpx.Response(status, content=json.dumps(body).encode(), request=request)
 
 
-def _application(fake: MinimalFake, handled: list[int]) -> Application:  # type: ignore[type-arg]
+def _application(fake: MinimalFake | SimbotFake, handled: list[int]) -> Application:  # type: ignore[type-arg]
     def request() -> HTTPXRequest:
-        return HTTPXRequest(httpx_kwargs={"transport": MemoryTransport(fake)})
+        return HTTPXRequest(httpx_kwargs={"transport": fake.transport()})
 
     app = ApplicationBuilder().token(TOKEN).request(request()).get_updates_request(request()).build()
 
@@ -196,26 +223,29 @@ class Outcome:
     virtual_seconds: float
 
 
-def run(loop_factory: Callable[[], asyncio.AbstractEventLoop] = BareLoop) -> Outcome:
-    """One reference run; ends at the horizon and unwinds the bots like ``asyncio.run``."""
+def run(loop_factory: Callable[[], asyncio.AbstractEventLoop] = BareLoop, *, fake: str = "minimal") -> Outcome:
+    """One reference run; ends at the horizon and unwinds the bots like ``asyncio.run``.
+
+    ``fake="simbot"`` swaps the minimal fake for simbot's own (and its transport).
+    """
     loop = loop_factory()
     asyncio.set_event_loop(loop)
     quiet = logging.NullHandler()  # the harness keeps WARNINGs as one-line events; here nobody formats them
     logging.getLogger().addHandler(quiet)
-    fake = MinimalFake(loop)
+    server = MinimalFake(loop) if fake == "minimal" else SimbotFake(loop)
     handled: list[int] = []
     stops = [asyncio.Event(), asyncio.Event()]
     tasks: list[asyncio.Task[None]] = []
 
     def start(i: int) -> None:
-        tasks.append(loop.create_task(_bot(_application(fake, handled), stops[i])))
+        tasks.append(loop.create_task(_bot(_application(server, handled), stops[i])))
 
     loop.call_at(0.0, start, 0)
     loop.call_at(30.0, start, 1)
     loop.call_at(90.5, stops[0].set)
     t = 5.0
     while t < HORIZON:
-        loop.call_at(t, lambda: fake.push(message_update("hello", date=int(EPOCH + loop.time()))))
+        loop.call_at(t, lambda: server.push(message_update("hello", date=int(EPOCH + loop.time()))))
         t += 10.0
     loop.call_at(HORIZON, loop.stop)
     try:
@@ -228,4 +258,4 @@ def run(loop_factory: Callable[[], asyncio.AbstractEventLoop] = BareLoop) -> Out
         logging.getLogger().removeHandler(quiet)
         asyncio.set_event_loop(None)
         loop.close()
-    return Outcome(fake.requests, fake.conflicts, tuple(handled), ended)
+    return Outcome(server.requests, server.conflicts, tuple(handled), ended)

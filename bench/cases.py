@@ -61,6 +61,14 @@ def bare(quick: bool = False) -> dict[str, Any]:
     return timed(run, **_size(quick, 5, 20)) | _outcome(outcome)
 
 
+def bare_simbot_fake(quick: bool = False) -> dict[str, Any]:
+    """The bare loop with simbot's fake instead of the minimal one: the fake's fidelity alone."""
+    from .bare import run
+
+    outcome = run(fake="simbot")
+    return timed(lambda: run(fake="simbot"), **_size(quick, 5, 20)) | _outcome(outcome)
+
+
 def looptime(quick: bool = False) -> dict[str, Any]:
     """The bare workload on looptime's loop: its defaults, and with its no-op cycles off."""
     sys.path.insert(0, str(BENCH_DEPS))
@@ -127,7 +135,7 @@ def realtime(quick: bool = False) -> dict[str, Any]:
 
 
 CASES: dict[str, Callable[[bool], dict[str, Any]]] = {
-    "reference": reference, "bare": bare, "looptime": looptime, "explore": explore, "scale": scale,
+    "reference": reference, "bare": bare, "bare_simbot_fake": bare_simbot_fake, "looptime": looptime, "explore": explore, "scale": scale,
     "realtime": realtime,
 }  # fmt: skip
 
