@@ -22,6 +22,8 @@ def test_the_bare_loop_runs_the_reference_workload_the_harness_runs():
     assert floor.conflicts == sum(r["status"] == 409 for r in requests) == 16
     assert len(floor.handled) == len(trace.of("handled")) == 18
     assert len(set(floor.handled)) == len(floor.handled)
+    with_simbots_fake = bare.run(fake="simbot")
+    assert (with_simbots_fake.requests, with_simbots_fake.conflicts, len(with_simbots_fake.handled)) == (41, 16, 18)
 
 
 def test_the_minimal_fake_keeps_the_rules_the_workload_depends_on():
@@ -37,7 +39,7 @@ def test_the_minimal_fake_keeps_the_rules_the_workload_depends_on():
 
 def test_the_benchmark_runs_end_to_end_in_quick_mode():
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--cases", "reference,bare,scale"],
+        [sys.executable, "-m", "bench", "--quick", "--cases", "reference,bare,bare_simbot_fake,scale"],
         capture_output=True, text=True, cwd=ROOT, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -45,6 +47,7 @@ def test_the_benchmark_runs_end_to_end_in_quick_mode():
     assert lines[0].startswith("machine: ")
     assert any(line.startswith("1. reference scenario: ") and "41 requests, 16 409s" in line for line in lines)
     assert any("harness ÷ bare loop = " in line for line in lines)
+    assert any("the same with simbot's fake instead of the minimal one" in line for line in lines)
     assert any(line.startswith("5. 10 instances × 60 virtual s") for line in lines)
 
 

@@ -6,6 +6,13 @@ simulation runs: one that asks the running simulation (Unix time is
 freezegun has no source, so every patched function falls through to the real one
 and the harness's own measurements, subprocess timeouts, hypothesis and pytest
 keep real time.
+
+``time.time``, ``monotonic`` and ``perf_counter`` (and their ``_ns`` forms) are then
+replaced once more by direct versions: httpx, cookiejar and logging call them on every
+request, and freezegun's path (a stack walk, a datetime built and taken apart) cost
+more than the rest of the clock. They return freezegun's values to the microsecond,
+virtual only in the thread running a simulation and only during it; freezegun's ignore
+list (``IGNORED``) still applies to ``datetime`` and the rest.
 """
 
 from __future__ import annotations
