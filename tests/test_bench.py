@@ -55,4 +55,4 @@ def test_unknown_cases_are_named_with_the_choices():
     done = subprocess.run([sys.executable, "-m", "bench", "--cases", "reference,warp"], capture_output=True,
                           text=True, cwd=ROOT, timeout=60)  # fmt: skip
     assert done.returncode == 2
-    assert "--cases: unknown warp" in done.stderr and "reference, bare, looptime" in done.stderr
+    assert "--cases: unknown warp" in done.stderr and "reference, bare, bare_simbot_fake, looptime" in done.stderr

@@ -99,11 +99,10 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         if context is None:
             context = contextvars.copy_context()
         owner = context.get(current)
+        self._check_closed()  # what BaseEventLoop.call_soon does, with a handle that knows its instance
         if self._debug:
-            if owner is not None:
-                callback, args = _gated, (owner, callback, args, context)
-            return super().call_soon(callback, *args, context=context)
-        self._check_closed()  # the rest of BaseEventLoop.call_soon, minus its debug-only checks
+            self._check_thread()
+            self._check_callback(callback, "call_soon")
         if owner is None:
             handle = asyncio.Handle(callback, args, self, context)
         else:
@@ -123,11 +122,12 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         if context is None:
             context = contextvars.copy_context()
         owner = context.get(current)
-        if self._debug or when is None:
-            if owner is not None:
-                callback, args = _gated, (owner, callback, args, context)
-            return super().call_at(when, callback, *args, context=context)
-        self._check_closed()  # the rest of BaseEventLoop.call_at, minus its debug-only checks
+        if when is None:
+            raise TypeError("when cannot be None")
+        self._check_closed()  # what BaseEventLoop.call_at does, with a handle that knows its instance
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_at")
         if owner is None:
             timer = asyncio.TimerHandle(when, callback, args, self, context)
         else:
@@ -186,7 +186,7 @@ class VirtualLoop(asyncio.SelectorEventLoop):
 
 
 class _GatedHandle(asyncio.Handle):
-    """An instance's callback; ``_gated``'s check without its extra call, on the hot path."""
+    """An instance's callback: dropped once it is dead (SIGKILL), held while it is paused (SIGSTOP)."""
 
     __slots__ = ("_owner",)
 
@@ -212,6 +212,7 @@ class _GatedTimer(asyncio.TimerHandle):
 
 
 def _run_gated(handle: asyncio.Handle, owner: Instance) -> None:
+    """Run an instance's callback unless it is dead (dropped) or paused (held); exits end the instance."""
     if owner.dead:
         return
     if owner.paused:
@@ -219,23 +220,6 @@ def _run_gated(handle: asyncio.Handle, owner: Instance) -> None:
         return
     try:
         asyncio.Handle._run(handle)  # asyncio's own: reports a callback's exception to the loop
-    except SystemExit as exc:
-        owner.exit(_exit_code(exc.code))
-    except Watchdog:
-        raise
-    except KeyboardInterrupt:
-        owner.exit(130)
-
-
-def _gated(owner: Instance, callback: Callable[..., object], args: tuple[Any, ...], context: contextvars.Context) -> None:
-    """Run an instance's callback unless it is dead (dropped) or paused (held)."""
-    if owner.dead:
-        return
-    if owner.paused:
-        owner.held.append((callback, args, context))
-        return
-    try:
-        callback(*args)
     except SystemExit as exc:
         owner.exit(_exit_code(exc.code))
     except Watchdog:
