@@ -22,7 +22,7 @@ class Exchange:
 
     __slots__ = (
         "id", "at", "caller", "token", "method", "params", "response", "answered_at",
-        "long_poll", "kicked_by", "kicked", "abandoned_at", "update_ids", "_future",
+        "long_poll", "kicked_by", "kicked", "abandoned_at", "update_ids", "_waiters",
     )  # fmt: skip
 
     def __init__(self, id: int, at: float, who: str, token: str | None, method: str, params: dict[str, str]):
@@ -39,7 +39,7 @@ class Exchange:
         self.kicked: int | None = None  # the poll this request terminated
         self.abandoned_at: float | None = None  # the client gave up waiting
         self.update_ids: tuple[int, ...] = ()
-        self._future: asyncio.Future[Response] | None = None
+        self._waiters: list[asyncio.Future[None]] = []  # clients waiting in reply()
 
     @property
     def status(self) -> int | None:
@@ -54,8 +54,9 @@ class Exchange:
             return
         self.response = response
         self.answered_at = now
-        if self._future is not None and not self._future.done():
-            self._future.set_result(response)
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def reply(self, timeout: float | None = None, now: Any = None) -> Response:
         """Wait for the answer as a client would; giving up leaves the server side running.
@@ -66,26 +67,16 @@ class Exchange:
         if self.response is not None:
             return self.response
         loop = asyncio.get_running_loop()
-        if self._future is None:
-            self._future = loop.create_future()
-        future = self._future
-        timer = None
-        waiter = loop.create_future()
-
-        def settle(_: object = None) -> None:
-            if not waiter.done():
-                waiter.set_result(None)
-
-        future.add_done_callback(settle)
-        if timeout is not None:
-            timer = loop.call_later(timeout, settle)
+        waiter: asyncio.Future[None] = loop.create_future()  # answered or timed out: woken directly
+        self._waiters.append(waiter)
+        timer = None if timeout is None else loop.call_later(timeout, _wake, waiter)
         try:
             await waiter
         except asyncio.CancelledError:
             self._abandon(now or loop.time)
             raise
         finally:
-            future.remove_done_callback(settle)
+            self._waiters.remove(waiter)
             if timer is not None:
                 timer.cancel()
         if self.response is None:
@@ -144,3 +135,8 @@ class RequestLog:
 
     def to_json(self, token: str | None = None) -> list[dict[str, Any]]:
         return [e.to_json() for e in self.entries if token is None or e.token == token]
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
