@@ -72,7 +72,8 @@ def measure(duration: float = 24.0) -> dict[str, object]:
         raise ValueError(f"duration must be longer than {STOP} s, the end of the hold")
     real_seconds, real = run_real(duration)
     sim_seconds, sim = run_simulated(duration)
-    same = all(real["real_" + k] == sim["sim_" + k] for k in ("requests", "getUpdates", "409"))
+    same = all(real["real_" + k] == sim["sim_" + k]
+               for k in ("requests", "getUpdates", "409", "by_instance", "pushed", "delivered", "handled"))  # fmt: skip
     speedup = round(real_seconds / sim_seconds)
     return {**real, **sim, "counts_agree": same, "speedup": speedup, "timeline": timeline(duration)}
 

@@ -9,6 +9,7 @@ which, so a trace can be judged from the server's point of view alone.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from contextvars import ContextVar
 from typing import Any
 
@@ -39,7 +40,9 @@ class Exchange:
         self.kicked: int | None = None  # the poll this request terminated
         self.abandoned_at: float | None = None  # the client gave up waiting
         self.update_ids: tuple[int, ...] = ()
-        self._waiters: list[asyncio.Future[None]] = []  # clients waiting in reply()
+        # clients waiting in reply(), each with its own context: the wake-up runs as the client,
+        # so a simulator can drop it for a killed client and hold it for a paused one
+        self._waiters: list[tuple[asyncio.Future[None], contextvars.Context]] = []
 
     @property
     def status(self) -> int | None:
@@ -54,9 +57,8 @@ class Exchange:
             return
         self.response = response
         self.answered_at = now
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        for waiter, context in self._waiters:
+            waiter.get_loop().call_soon(_wake, waiter, context=context)
 
     async def reply(self, timeout: float | None = None, now: Any = None) -> Response:
         """Wait for the answer as a client would; giving up leaves the server side running.
@@ -67,8 +69,9 @@ class Exchange:
         if self.response is not None:
             return self.response
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()  # answered or timed out: woken directly
-        self._waiters.append(waiter)
+        waiter: asyncio.Future[None] = loop.create_future()
+        entry = (waiter, contextvars.copy_context())
+        self._waiters.append(entry)
         timer = None if timeout is None else loop.call_later(timeout, _wake, waiter)
         try:
             await waiter
@@ -76,7 +79,7 @@ class Exchange:
             self._abandon(now or loop.time)
             raise
         finally:
-            self._waiters.remove(waiter)
+            self._waiters.remove(entry)
             if timer is not None:
                 timer.cancel()
         if self.response is None:

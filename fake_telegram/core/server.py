@@ -90,6 +90,7 @@ class FakeTelegram:
         self.faults: list[Fault] = []
         self._handlers = {name.lower(): (name, handler) for name, handler in HANDLERS.items()}
         self._refusals: dict[str, Response | None] = {}  # token -> 404 / 401, or None for a good one
+        self._refusals_for = self.allowed_tokens
 
     # -- the Bot API ---------------------------------------------------------
 
@@ -138,6 +139,8 @@ class FakeTelegram:
         exchange.method = canonical
         if handler is None:
             return NOT_FOUND
+        if self._refusals_for is not self.allowed_tokens or len(self._refusals) > 4096:
+            self._refusals, self._refusals_for = {}, self.allowed_tokens  # the allowed set changed, or too many
         refusal = self._refusals.get(where.token, ...)
         if refusal is ...:  # each token is judged once: every request of a run carries the same
             refusal = self._refusals[where.token] = (

@@ -19,13 +19,17 @@ class Verdict:
     checks: dict[str, Check]
     metrics: dict[str, Any]
     reached: dict[str, int]  # "sometimes" coverage: did the run get anywhere interesting?
-    trace: Trace = field(repr=False, compare=False)
+    trace: Trace = field(repr=False, compare=False)  # None once pickled
     details: dict[str, Any] = field(default_factory=dict)
 
     @functools.cached_property
     def digest(self) -> str:
-        """The judged trace's hash; computed when asked (it costs half as much as all the checks)."""
+        """The judged trace's hash; computed when asked (it costs more than all the checks)."""
         return self.trace.digest()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (from explore's worker processes, say) with its digest, not its trace."""
+        return {**self.__dict__, "digest": self.digest, "trace": None}
 
     @property
     def passed(self) -> bool:

@@ -323,7 +323,7 @@ def _no_cyclic_gc() -> Iterator[None]:
     Refcount finalization stays, and it is deterministic.
 
     After the run the collector is simply switched back on: CPython collects the run's cycles
-    at its next allocation, on its own schedule. Collecting explicitly here cost more (~1 ms a
+    at its next generation-0 threshold, on its own schedule. Collecting explicitly here cost more (~1 ms a
     run): the Simulation is still alive at this point, so a collection of the middle generation
     moved its whole graph to the oldest one, reclaimed only by full collections (~75 ms with
     python-telegram-bot loaded). A caller who keeps the collector off gets the young

@@ -7,12 +7,13 @@ freezegun has no source, so every patched function falls through to the real one
 and the harness's own measurements, subprocess timeouts, hypothesis and pytest
 keep real time.
 
-``time.time``, ``monotonic`` and ``perf_counter`` (and their ``_ns`` forms) are then
-replaced once more by direct versions: httpx, cookiejar and logging call them on every
-request, and freezegun's path (a stack walk, a datetime built and taken apart) cost
-more than the rest of the clock. They return freezegun's values to the microsecond,
-virtual only in the thread running a simulation and only during it; freezegun's ignore
-list (``IGNORED``) still applies to ``datetime`` and the rest.
+``time.time``, ``monotonic`` and ``perf_counter`` (and their ``_ns`` forms) then get a
+shortcut: httpx, cookiejar and logging call them on every request, and freezegun's path
+(a stack walk, a datetime built and taken apart) cost more than the rest of the clock.
+On the thread running a simulation, during the run, they compute freezegun's values to
+the microsecond directly; anywhere else they are freezegun's own functions, so other
+threads see what they see of ``datetime``: virtual time during a run, except for
+callers in the modules of ``IGNORED``.
 """
 
 from __future__ import annotations
@@ -62,12 +63,14 @@ def _unix_micros() -> int:
     return (since.days * 86400 + since.seconds) * 1_000_000 + since.microseconds
 
 
-def _direct(real: Any, unit: str) -> Any:
-    """``real`` outside a run or off its thread; else exactly what freezegun's fake returns."""
+def _direct(fake: Any, unit: str) -> Any:
+    """On the simulation's thread during a run: virtual time computed here, to freezegun's
+    exact values. Anywhere else: freezegun's own ``fake``, which reads the real clock outside
+    a run and applies its ignore list on other threads, as it does for ``datetime``."""
 
     def clock() -> Any:
         if not _active or threading.get_ident() != _thread[-1]:
-            return real()
+            return fake()
         micros = _unix_micros()
         if unit == "ns":  # monotonic_ns, perf_counter_ns
             return micros * 1000
@@ -75,7 +78,7 @@ def _direct(real: Any, unit: str) -> Any:
         seconds = whole + fraction / 1000000.0
         return int(seconds * 1e9) if unit == "ns from s" else seconds  # time_ns goes through a float
 
-    clock.__name__ = real.__name__
+    clock.__name__ = fake.__name__
     return clock
 
 
@@ -91,13 +94,9 @@ def ensure_started() -> None:
     # so outside a run every patched function answers with the real clock.
     freezegun.api.freeze_factories.pop()
     _BOOKKEEPING.extend([freezegun.api.ignore_lists.pop(), freezegun.api.tick_flags.pop()])
-    api = freezegun.api
-    time.time = _direct(api.real_time, "s")
-    time.monotonic = _direct(api.real_monotonic, "s")
-    time.perf_counter = _direct(api.real_perf_counter, "s")
-    time.time_ns = _direct(api.real_time_ns, "ns from s")
-    time.monotonic_ns = _direct(api.real_monotonic_ns, "ns")
-    time.perf_counter_ns = _direct(api.real_perf_counter_ns, "ns")
+    for name, unit in (("time", "s"), ("monotonic", "s"), ("perf_counter", "s"), ("time_ns", "ns from s"),
+                       ("monotonic_ns", "ns"), ("perf_counter_ns", "ns")):  # fmt: skip
+        setattr(time, name, _direct(getattr(time, name), unit))  # freezegun's fake, wrapped
     _started = True
 
 
@@ -120,8 +119,8 @@ class following:
         freezegun.api.tick_flags.pop()
         freezegun.api.ignore_lists.pop()
         freezegun.api.freeze_factories.remove(_SOURCE)  # type: ignore[arg-type]
-        _active.remove(self.simulation)
-        _thread.pop()
+        at = _active.index(self.simulation)  # the simulation and its thread leave together
+        del _active[at], _thread[at]
 
 
 _SOURCE = VirtualNow()

@@ -128,7 +128,7 @@ def test_every_clock_function_follows_virtual_time_inside_a_run_and_only_there()
         seen.update(time=time.time(), monotonic=time.monotonic(), perf_counter=time.perf_counter(),
                     time_ns=time.time_ns(), monotonic_ns=time.monotonic_ns(), perf_ns=time.perf_counter_ns(),
                     now=datetime.datetime.now(datetime.UTC).timestamp())  # fmt: skip
-        thread = threading.Thread(target=other_thread)  # a thread outside the simulation: real time
+        thread = threading.Thread(target=other_thread)  # freezegun's own rule: called from threading, real
         thread.start()
         thread.join()
 
@@ -152,7 +152,8 @@ def test_httpx_requests_other_than_the_bot_api_are_findings_not_network():
         async with httpx.AsyncClient() as client:
             me = await client.post(f"https://api.telegram.org/bot{info.env['TELEGRAM_BOT_TOKEN']}/getMe")
             errors.append(f"getMe {me.status_code}")
-            for call in (lambda: client.get("https://example.com/"), lambda: client.get("http://api.telegram.org/")):
+            for call in (lambda: client.get("https://example.com/"), lambda: client.get("http://api.telegram.org/"),
+                         lambda: client.get("https://api.telegram.org:8443/")):  # fmt: skip
                 try:
                     await call()
                 except httpx.ConnectError as exc:
@@ -165,12 +166,39 @@ def test_httpx_requests_other_than_the_bot_api_are_findings_not_network():
     sim = Simulation(seed=1, horizon=5)
     sim.at(0, lambda: sim.spawn("curious", fetches))
     trace = sim.run()
-    assert errors == ["getMe 200", "ConnectError", "ConnectError", "ConnectError"]
+    assert errors == ["getMe 200", "ConnectError", "ConnectError", "ConnectError", "ConnectError"]
     assert [f["what"] for f in trace.of("finding")] == [
         "HTTP request to https://example.com", "HTTP request to http://api.telegram.org",
-        "blocking HTTP request to api.telegram.org",
+        "HTTP request to https://api.telegram.org:8443", "blocking HTTP request to api.telegram.org",
     ]  # fmt: skip
     assert all("test_simulation.py" in f["where"] for f in trace.of("finding"))
+
+
+def test_httpx_clients_made_in_a_run_close_after_it_and_keep_exceptions():
+    import httpx
+    import pytest
+
+    kept: list[httpx.AsyncClient] = []
+
+    async def builds(info: InstanceContext) -> None:
+        kept.append(httpx.AsyncClient())
+        try:
+            async with httpx.AsyncHTTPTransport():
+                raise LookupError("from inside the block")
+        except LookupError:
+            kept.append(httpx.AsyncClient())  # the transport did not swallow it
+
+    sim = Simulation(seed=1, horizon=5)
+    sim.at(0, lambda: sim.spawn("builder", builds))
+    sim.run()
+    assert len(kept) == 2
+
+    async def after_the_run() -> None:
+        await kept[0].aclose()  # closing works outside the run
+        with pytest.raises(RuntimeError, match="made inside a simulation"):
+            await kept[1].get("https://api.telegram.org/")
+
+    asyncio.run(after_the_run())
 
 
 def test_a_deadlocked_run_ends_early_and_says_who_waits_on_what():
@@ -289,3 +317,30 @@ def test_a_sleep_shorter_than_a_tick_still_lets_time_pass():
     trace = sim.run()
     assert [(e["t"], e["code"]) for e in trace.of("exit")] == [(1.000001, 0)]
     assert not trace.of("watchdog")
+
+
+def test_a_killed_instance_whose_ghost_poll_is_answered_still_unwinds_at_teardown():
+    """The answer to a dead client's poll must not wake it (it is dead) nor strand it: at the end
+    of the run its task is cancelled like asyncio.run's, and its ``finally`` can still await."""
+    import httpx
+
+    unwound: list[str] = []
+
+    async def polls(info: InstanceContext) -> None:
+        url = f"https://api.telegram.org/bot{info.env['TELEGRAM_BOT_TOKEN']}/getUpdates"
+        try:
+            async with httpx.AsyncClient(timeout=60) as client:
+                await client.post(url, data={"timeout": "30"})
+                await asyncio.sleep(3600)
+        finally:
+            await asyncio.sleep(0)
+            unwound.append(info.name)
+
+    sim = Simulation(seed=1, horizon=20)
+    sim.at(0, lambda: sim.spawn("killed", polls))
+    sim.at(1, lambda: sim.signal(sim.instances[0], signal.SIGKILL))
+    sim.at(5, lambda: sim.spawn("successor", polls))  # kicks the ghost: its 409 reaches nobody
+    trace = sim.run()
+    [ghost] = [r for r in trace.of("request") if r["instance"] == "killed"]
+    assert ghost["status"] == 409 and ghost["answered_at"] is not None
+    assert sorted(unwound) == ["killed", "successor"]
