@@ -11,9 +11,8 @@ keep real time.
 shortcut: httpx, cookiejar and logging call them on every request, and freezegun's path
 (a stack walk, a datetime built and taken apart) cost more than the rest of the clock.
 On the thread running a simulation, during the run, they compute freezegun's values to
-the microsecond directly; anywhere else they are freezegun's own functions, so other
-threads see what they see of ``datetime``: virtual time during a run, except for
-callers in the modules of ``IGNORED``.
+the microsecond directly; anywhere else they are freezegun's own functions (virtual
+during a run unless the caller is in a module of ``IGNORED``).
 """
 
 from __future__ import annotations
@@ -29,8 +28,7 @@ import freezegun.api
 from .process import current
 
 IGNORED = ("hypothesis", "_pytest", "pytest", "pluggy", "simbot.bench", "bench", "uvicorn", "h11", "coverage")
-_active: list[Any] = []  # the running simulation (at most one per thread of control)
-_thread: list[int] = []  # the thread it runs on
+_active: list[tuple[Any, int]] = []  # the running simulation and the thread it runs on
 _started = False
 
 
@@ -53,7 +51,7 @@ _UNIX_EPOCH = datetime.datetime(1970, 1, 1)
 def _unix_micros() -> int:
     """Unix time now for the calling instance (its clock skew included), in whole microseconds:
     ``epoch + loop.time() + skew`` rounded as ``timedelta(seconds=…)`` rounds it."""
-    simulation = _active[-1]
+    simulation, _ = _active[-1]
     instance = current.get()
     skew = instance.info.extra.get("clock_skew", 0.0) if instance is not None else 0.0
     epoch = simulation.epoch
@@ -69,7 +67,7 @@ def _direct(fake: Any, unit: str) -> Any:
     a run and applies its ignore list on other threads, as it does for ``datetime``."""
 
     def clock() -> Any:
-        if not _active or threading.get_ident() != _thread[-1]:
+        if not _active or threading.get_ident() != _active[-1][1]:
             return fake()
         micros = _unix_micros()
         if unit == "ns":  # monotonic_ns, perf_counter_ns
@@ -108,8 +106,8 @@ class following:
 
     def __enter__(self) -> None:
         ensure_started()
-        _active.append(self.simulation)
-        _thread.append(threading.get_ident())
+        self.entry = (self.simulation, threading.get_ident())
+        _active.append(self.entry)
         ignore, tick = _BOOKKEEPING
         freezegun.api.freeze_factories.append(_SOURCE)  # type: ignore[arg-type]
         freezegun.api.ignore_lists.append(ignore)
@@ -119,8 +117,7 @@ class following:
         freezegun.api.tick_flags.pop()
         freezegun.api.ignore_lists.pop()
         freezegun.api.freeze_factories.remove(_SOURCE)  # type: ignore[arg-type]
-        at = _active.index(self.simulation)  # the simulation and its thread leave together
-        del _active[at], _thread[at]
+        _active.remove(self.entry)
 
 
 _SOURCE = VirtualNow()
