@@ -22,6 +22,8 @@ from hypothesis import HealthCheck, settings
 
 from fake_telegram import FakeTelegram, FakeTransport, asgi_app
 from simbot.sim import run
+from tests.tokens import OTHER_TOKEN as OTHER_TOKEN  # re-exported: tests import it from here
+from tests.tokens import TOKEN
 
 settings.register_profile(
     "ci", derandomize=True, max_examples=150, deadline=None, database=None, print_blob=True,
@@ -31,8 +33,6 @@ settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile("nightly", max_examples=5000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
-TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
-OTHER_TOKEN = "654321:BBHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 
 
 @dataclass

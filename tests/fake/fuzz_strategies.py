@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote
 
-from conftest import OTHER_TOKEN, TOKEN
 from hypothesis import strategies as st
+
+from tests.tokens import OTHER_TOKEN, TOKEN
 
 HORIZON = 100_000.0
 BARE_STATUSES = {400, 413, 415, 501}

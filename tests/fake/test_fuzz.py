@@ -28,7 +28,6 @@ import time
 from typing import Any
 
 import pytest
-from conftest import TOKEN
 from fuzz_harness import check_answer, check_response, no_wall_clock, simulate, through_asgi, through_core
 from fuzz_strategies import Request, asgi_sessions, sessions
 from hypothesis import given
@@ -36,6 +35,7 @@ from hypothesis import given
 from fake_telegram import FakeTelegram
 from fake_telegram.core.envelope import Response
 from simbot.sim import run
+from tests.tokens import TOKEN
 
 # -- properties ------------------------------------------------------------------
 
