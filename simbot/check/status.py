@@ -118,7 +118,7 @@ def cut_short(trace: Trace) -> Cut | None:
         spent = f" after {e['seconds']:g} real seconds" if isinstance(e.get("seconds"), int | float) else ""
         at = f" at {scrub(e.get('where'))}" if e.get("where") else ""
         return Cut(e["t"], str(ended_by), f"cut short by the {ended_by}{spent} at t={e['t']:g} s: {who}{at}")
-    t = max((r["t"] for r in trace), default=0.0)
+    t = max((x for r in trace for x in (r["t"], r.get("answered_at"), r.get("abandoned_at")) if x is not None), default=0.0)
     return Cut(t, str(ended_by), f"cut short at t={t:g} s by the {ended_by}")
 
 
