@@ -10,8 +10,22 @@ from typing import Any
 from ..sim.trace import Trace
 from .checkers import Check, downtime, liveness, longest_gap, single_poller, updates
 from .history import History
-from .status import (ERROR, FACTS, FAIL, INCONCLUSIVE, PASS, Crash, Cut, Finding, all_crashed, crashes, cut_short,
-                     findings, never_polled, summary)  # fmt: skip
+from .status import (
+    ERROR,
+    FACTS,
+    FAIL,
+    INCONCLUSIVE,
+    PASS,
+    Crash,
+    Cut,
+    Finding,
+    all_crashed,
+    crashes,
+    cut_short,
+    findings,  # fmt: skip
+    never_polled,
+    summary,
+)
 
 CHECKS = ("single_poller", "liveness", "lost_updates", "duplicates")
 
@@ -65,7 +79,7 @@ class Verdict:
         out = []
         if want is not None and want.upper() != self.status:
             out.append(f"status: expected {want.lower()}, got {self.status.lower()} ({self.reason})")
-        elif want is None and (not self.trusted or not checks and self.status != PASS):
+        elif want is None and (not self.trusted or (not checks and self.status != PASS)):
             out.append(f"status: {self.status.lower()} ({self.reason})")
         if not expect:
             out += [f"{name}: fail" for name, check in self.checks.items() if check.passed is False]

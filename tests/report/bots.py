@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import sys
 
@@ -48,10 +49,8 @@ async def naive_for(info: InstanceContext, seconds: float) -> None:
 
 async def uses_a_thread(info: InstanceContext) -> None:
     """Asks for a thread (a finding), survives the refusal, then polls normally."""
-    try:
+    with contextlib.suppress(RuntimeError):
         await asyncio.get_running_loop().run_in_executor(None, sum, [1, 2])
-    except RuntimeError:
-        pass
     await naive(info)
 
 

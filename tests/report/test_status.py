@@ -193,7 +193,7 @@ def _records_uncaught() -> bool:
 
 @pytest.mark.xfail(not _records_uncaught(), strict=True, reason="simbot/sim does not record `uncaught` yet")
 @pytest.mark.parametrize(("entry", "named"), [
-    ("tests.report.bots:raises_in_entry", "raised ValueError: no token configured at tests/report/bots.py:15"),
+    ("tests.report.bots:raises_in_entry", "raised ValueError: no token configured at tests/report/bots.py:16"),
     ("tests.report.bots:raises_at_import", "raised RuntimeError: settings.toml is missing at tests/report/broken.py:3"),
 ])  # fmt: skip
 def test_the_error_names_the_exception_and_the_line(tmp_path: Path, entry: str, named: str):
@@ -240,7 +240,7 @@ def test_a_run_cut_by_the_watchdog_is_inconclusive_and_names_the_line():
 def test_findings_reach_the_replay_text_and_json(tmp_path: Path):
     path = scenario_file(tmp_path, "tests.report.bots:uses_a_thread")
     code, text = replay(path)
-    assert "findings (what a simulation cannot model" in text and "thread pool call" in text
+    assert code == 0 and "findings (what a simulation cannot model" in text and "thread pool call" in text
     data = json.loads(replay(path, "--json")[1])
     assert data["findings"] and data["findings"][0]["count"] == 1 and data["status"] == "pass"
 
