@@ -93,7 +93,9 @@ def _write_html(path: str, trace: Trace, verdict: Verdict, title: str) -> None:
 
 
 def _replay(file: str, as_json: bool, trace_file: str | None, html_file: str | None = None) -> int:
-    """Exit 0 when the verdict matches [expect], 1 when it differs, 2 for an invalid file."""
+    """Exit 0 when the verdict matches [expect], 1 when it differs, 2 for an invalid file.
+
+    An ERROR (the bot never worked) or a cut-short run differs unless [expect] names that status."""
     import json
 
     from .report import timeline
@@ -112,8 +114,10 @@ def _replay(file: str, as_json: bool, trace_file: str | None, html_file: str | N
         description = " ".join(scenario.description.split())
         _write_html(html_file, trace, verdict, os.path.basename(file) + (f": {description}" if description else ""))
     if as_json:
+        v = verdict.to_json()
         print(json.dumps({"file": file, "expect": scenario.expect, "matches": not differs, "differences": differs,
-                          "verdict": verdict.to_json()}, indent=2, sort_keys=True))  # fmt: skip
+                          "status": v["status"], "reason": v["reason"], "cut_short": v["cut_short"],
+                          "crashes": v["crashes"], "findings": v["findings"], "verdict": v}, indent=2, sort_keys=True))  # fmt: skip
     else:
         if scenario.description:
             print(scenario.description.strip())

@@ -23,7 +23,7 @@ from .scenario import Bot, Event, Scenario, Updates, simulate
 POLICY_NAMES = ("naive", "exit-on-conflict", "delay-probe-backoff", "lease")
 FORMATS = ("md", "csv", "json")
 # one row: the cell, each checker's outcome, then the numbers
-COLUMNS = ("policy", "platform", *CHECKS, "downtime_s", "conflicts_409", "updates_lost", "updates_duplicated",
+COLUMNS = ("policy", "platform", "status", *CHECKS, "downtime_s", "conflicts_409", "updates_lost", "updates_duplicated",
            "overlap_s")  # fmt: skip
 SETTLE = 150.0  # seconds the run goes on after the last deploy's stop could have been killed
 
@@ -75,6 +75,7 @@ def row(policy: str, platform: str, v: Verdict) -> dict[str, Any]:
     return {
         "policy": policy,
         "platform": platform,
+        "status": v.status.lower() + (" (cut short)" if v.cut is not None else ""),
         **{name: v.outcome(name) for name in CHECKS},
         "downtime_s": v.metrics["downtime"],
         "conflicts_409": sum(v.metrics["conflicts"].values()),
@@ -100,6 +101,11 @@ def rows(
 
 
 def cell(r: dict[str, Any]) -> str:
+    """Figures only for a run that can be trusted: an error or a cut-short run says so instead."""
+    if r["status"] == "error":
+        return "**ERROR**: the bot never worked"
+    if r["status"].endswith("(cut short)"):
+        return f"**{r['status'].split()[0]}: cut short**"
     pollers = "1 poller" if r["single_poller"] == "pass" else "**2 pollers**"
     live = "live" if r["liveness"] == "pass" else f"**{r['liveness']}**"
     ok = r["lost_updates"] == r["duplicates"] == "pass"

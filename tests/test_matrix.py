@@ -92,3 +92,17 @@ def test_the_library_names_the_parameter_too():
         matrix.rows(platforms=["mars"])
     assert caught.value.parameter == "platforms"
     assert matrix.select(["lease", "naive", "lease"], None) == (["lease", "naive"], sorted(matrix.PRESETS))
+
+
+def test_a_cell_that_cannot_be_trusted_shows_its_status_not_figures(outputs: dict[str, str]):
+    table = json.loads(outputs["json"])
+    assert {r["status"] for r in table} <= {"pass", "fail"} and table[0]["status"] == "fail"
+    error = {**table[1], "status": "error"}
+    cut = {**table[1], "status": "inconclusive (cut short)"}
+    assert matrix.cell(error) == "**ERROR**: the bot never worked"
+    assert matrix.cell(cut) == "**inconclusive: cut short**"
+    assert matrix.cell(table[1]).startswith("1 poller")
+
+
+def test_status_is_a_column_of_csv_and_json(outputs: dict[str, str]):
+    assert outputs["csv"].splitlines()[0].startswith("policy,platform,status,")

@@ -188,3 +188,27 @@ def test_simbot_explore_with_a_bad_name_fails_with_a_message(pytester: pytest.Py
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--simbot-explore", "yolo")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["--simbot-explore yolo on render_worker: expected one of naive*"])
+
+
+def test_a_bot_that_never_works_fails_assert_passes_with_its_status_reason_and_crashes(simbot_run):
+    result = simbot_run("k8s_recreate", entry="tests.report.bots:exits_three", events=[(0, "start")], horizon=200)
+    assert result.status == "ERROR" and not result.passed and "pass" not in result.outcomes().values()
+    with pytest.raises(AssertionError) as caught:
+        result.assert_passes()
+    message = str(caught.value)
+    assert "  status: error (no instance ever sent a getUpdates: bot.v1" in message and "exited 3" in message
+    assert "verdict: ERROR" in message
+    assert "crashes (uncaught exceptions, unasked non-zero exits):" in message and "exit code 3" in message
+    with pytest.raises(AssertionError, match="status: error"):
+        result.assert_outcomes(lost_updates="fail")  # matching outcomes of a bot that never worked is no pass
+    result.assert_outcomes(status="error")
+    with pytest.raises(TypeError, match="status: expected one of pass, fail, inconclusive, error"):
+        result.assert_outcomes(status="broken")
+
+
+def test_findings_appear_in_a_failure_message(simbot_run):
+    result = simbot_run("k8s_recreate", entry="tests.report.bots:uses_a_thread", events=[(0, "start")], horizon=200)
+    assert result.status == "PASS"
+    with pytest.raises(AssertionError) as caught:
+        result.assert_outcomes(liveness="fail")
+    assert "findings (what a simulation cannot model" in str(caught.value) and "thread pool call" in str(caught.value)

@@ -65,11 +65,20 @@ def liveness(h: History, bound: float = 60.0) -> Check:
     if not pollers:
         return Check("liveness", False, [Violation(settle, "nobody polls", ())], "zero pollers")
     if len(pollers) > 1:
-        return Check("liveness", False, [Violation(settle, "more than one instance polls", tuple(pollers))])
+        return Check("liveness", False, [Violation(settle, "more than one instance polls", tuple(pollers))],
+                     settled_note(h, bound))
     gap = longest_gap(window, settle, h.horizon)
     if gap > bound:
-        return Check("liveness", False, [Violation(settle, f"polling stops for {gap:g} s", tuple(pollers))])
-    return Check("liveness", True, note=f"{pollers[0]} polls from {settle:g} s on")
+        return Check("liveness", False, [Violation(settle, f"polling stops for {gap:g} s", tuple(pollers))],
+                     settled_note(h, bound))
+    return Check("liveness", True, note=f"{pollers[0]} polls from {settle:g} s on ({settled_note(h, bound)})")
+
+
+def settled_note(h: History, bound: float) -> str:
+    """Why liveness is judged from where it is: the reader sees a number, not the rule."""
+    last = h.settled_at()
+    return (f"settled at {last + bound:g} s: the last platform event or fault ended at {last:g} s, plus the "
+            f"{bound:g} s bound; from there exactly one poller is required")
 
 
 def abandoned_after_crash(h: History) -> float:

@@ -30,9 +30,10 @@ class Poll:
 
 
 class History:
-    def __init__(self, trace: Trace):
+    def __init__(self, trace: Trace, end: float | None = None):
+        """``end``: where the run really stopped, when it was cut short before the trace's horizon."""
         self.trace = trace
-        self.horizon = trace.horizon
+        self.horizon = trace.horizon if end is None else min(end, trace.horizon)
         self.requests = trace.of("request")
         self.by_id = {r["id"]: r for r in self.requests}
         self.born: dict[str, float] = {}

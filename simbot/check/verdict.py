@@ -10,6 +10,22 @@ from typing import Any
 from ..sim.trace import Trace
 from .checkers import Check, downtime, liveness, longest_gap, single_poller, updates
 from .history import History
+from .status import (
+    ERROR,
+    FACTS,
+    FAIL,
+    INCONCLUSIVE,
+    PASS,
+    Crash,
+    Cut,
+    Finding,
+    all_crashed,
+    crashes,
+    cut_short,
+    findings,  # fmt: skip
+    never_polled,
+    summary,
+)
 
 CHECKS = ("single_poller", "liveness", "lost_updates", "duplicates")
 
@@ -21,6 +37,11 @@ class Verdict:
     reached: dict[str, int]  # "sometimes" coverage: did the run get anywhere interesting?
     trace: Trace = field(repr=False, compare=False)  # None once pickled
     details: dict[str, Any] = field(default_factory=dict)
+    status: str = PASS  # PASS, FAIL, INCONCLUSIVE (cut short, or a check could not decide) or ERROR
+    reason: str = ""
+    crashes: list[Crash] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    cut: Cut | None = None  # set when the run stopped before its horizon
 
     @functools.cached_property
     def digest(self) -> str:
@@ -33,14 +54,45 @@ class Verdict:
 
     @property
     def passed(self) -> bool:
-        return all(c.passed is not False for c in self.checks.values())
+        """True only for PASS: an error, a cut-short run or an undecided check is not a pass."""
+        return self.status == PASS
+
+    @property
+    def trusted(self) -> bool:
+        """Whether the run judged is the whole run of a bot that worked (not ERROR, not cut short)."""
+        return self.status != ERROR and self.cut is None
 
     def outcome(self, name: str) -> str:
         passed = self.checks[name].passed
-        return "inconclusive" if passed is None else "pass" if passed else "fail"
+        if passed is None:
+            return "error" if self.status == ERROR else "inconclusive"
+        return "pass" if passed else "fail"
+
+    def differences(self, expect: dict[str, str]) -> list[str]:
+        """What differs from ``expect`` (check -> outcome, and optionally ``status``).
+
+        Without ``expect`` everything must pass. An ERROR or a cut-short run always differs
+        unless ``expect`` names that status: matching outcomes of a run that cannot be
+        trusted would be a false pass."""
+        want = expect.get("status")
+        checks = {k: v for k, v in expect.items() if k != "status"}
+        out = []
+        if want is not None and want.upper() != self.status:
+            out.append(f"status: expected {want.lower()}, got {self.status.lower()} ({self.reason})")
+        elif want is None and (not self.trusted or (not checks and self.status != PASS)):
+            out.append(f"status: {self.status.lower()} ({self.reason})")
+        if not expect:
+            out += [f"{name}: fail" for name, check in self.checks.items() if check.passed is False]
+        out += [f"{name}: expected {v}, got {self.outcome(name)}" for name, v in checks.items() if self.outcome(name) != v]
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "status": self.status.lower(),
+            "reason": self.reason,
+            "cut_short": None if self.cut is None else {"t": self.cut.t, "by": self.cut.by},
+            "crashes": [c.to_json() for c in self.crashes],
+            "findings": [f.to_json() for f in self.findings],
             "checks": {n: {"outcome": self.outcome(n), "note": c.note,
                            "violations": [v.__dict__ | {"instances": list(v.instances), "evidence": list(v.evidence)}
                                           for v in c.violations]} for n, c in self.checks.items()},  # fmt: skip
@@ -50,7 +102,9 @@ class Verdict:
         }
 
     def describe(self, limit: int = 5) -> str:
-        lines = [f"verdict: {'PASS' if self.passed else 'FAIL'}   trace {self.digest}"]
+        lines = [f"verdict: {self.status}   trace {self.digest}"]
+        if self.status != PASS:
+            lines.append(f"  reason: {self.reason}")
         for name, check in self.checks.items():
             lines.append(f"  {name:14} {self.outcome(name):12} {check.note}")
             for v in check.violations[:limit]:
@@ -62,11 +116,19 @@ class Verdict:
         lines.append(f"  downtime {m['downtime']:.3f} s, longest gap {m['longest_gap']:.3f} s, "
                      f"409s {m['conflicts']}, first poll after deploy {m['first_poll_after_deploy']}")  # fmt: skip
         lines.append("  reached: " + ", ".join(f"{k}={v}" for k, v in self.reached.items()))
+        for title, items in (("crashes (uncaught exceptions, unasked non-zero exits)", self.crashes),
+                             ("findings (what a simulation cannot model: threads, sockets, blocking calls)", self.findings)):  # fmt: skip
+            if items:
+                lines.append(f"  {title}:")
+                lines += [f"    {item.line()}" for item in items[:limit]]
+                if len(items) > limit:
+                    lines.append(f"    … and {len(items) - limit} more kinds")
         return "\n".join(lines)
 
 
 def judge(trace: Trace, *, liveness_bound: float = 60.0) -> Verdict:
-    h = History(trace)
+    cut = cut_short(trace)
+    h = History(trace, None if cut is None else cut.t)
     lost, duplicates, update_details = updates(h)
     checks = {
         "single_poller": single_poller(h),
@@ -74,7 +136,34 @@ def judge(trace: Trace, *, liveness_bound: float = 60.0) -> Verdict:
         "lost_updates": lost,
         "duplicates": duplicates,
     }
-    return Verdict(checks, metrics(h) | {"updates": update_details}, reachability(h, checks), trace)
+    crashed = crashes(h)
+    status, reason, checks = _assess(h, checks, cut, crashed)
+    verdict = Verdict(checks, metrics(h) | {"updates": update_details}, reachability(h, checks), trace,
+                      status=status, reason=reason, crashes=crashed, findings=findings(trace), cut=cut)  # fmt: skip
+    return verdict
+
+
+def _assess(h: History, checks: dict[str, Check], cut: Cut | None,
+            crashed: list[Crash]) -> tuple[str, str, dict[str, Check]]:  # fmt: skip
+    """The status and its reason; the checks a cut or an error leaves undecided become so."""
+    if cut is not None:
+        kept = {n: c if c.passed is False and n in FACTS else
+                Check(n, None, note=f"{cut.reason.split(':')[0]}: not judged past t={cut.t:g} s") for n, c in checks.items()}  # fmt: skip
+        failed = [n for n, c in kept.items() if c.passed is False]
+        if not any(r["method"] == "getUpdates" and r["instance"] in h.born for r in h.requests):
+            cut = Cut(cut.t, cut.by, cut.reason + "; no instance had sent a getUpdates by then")
+        if failed:
+            return FAIL, f"fails {', '.join(failed)} before the run was {cut.reason}", kept
+        return INCONCLUSIVE, cut.reason, kept
+    error = never_polled(h) or all_crashed(h, crashed)
+    if error is not None:
+        return ERROR, error, {n: c if c.passed is False else Check(n, None, note="not judged: the bot never worked")
+                              for n, c in checks.items()}  # fmt: skip
+    if any(c.passed is False for c in checks.values()):
+        return FAIL, summary(checks), checks
+    if any(c.passed is None for c in checks.values()):
+        return INCONCLUSIVE, summary(checks), checks
+    return PASS, summary(checks), checks
 
 
 def metrics(h: History) -> dict[str, Any]:
@@ -125,15 +214,30 @@ def live_pollers(h: History, start: float) -> tuple[float, float]:
 
 
 def reachability(h: History, checks: dict[str, Check]) -> dict[str, int]:
-    generations_overlap = sum(
-        1 for a in h.instances for b in h.instances
-        if a < b and max(h.born[a], h.born[b]) < min(h.death(a), h.death(b))
-    )  # fmt: skip
-    takeover_pauses = sum(1 for e in h.trace.of("pause") if sum(h.alive(i, e["t"]) for i in h.instances) > 1)
     return {
-        "lifetimes_overlap": generations_overlap,
+        "lifetimes_overlap": overlapping_pairs([(h.born[i], h.death(i)) for i in h.instances]),
         "two_pollers": len(checks["single_poller"].violations),
         "conflict_409": sum(1 for r in h.requests if r["status"] == 409),
-        "pause_in_takeover": takeover_pauses,
+        "pause_in_takeover": sum(1 for e in h.trace.of("pause") if _alive_at(h, e["t"]) > 1),
         "client_timeout": sum(1 for r in h.requests if r["abandoned_at"] is not None),
     }
+
+
+def overlapping_pairs(lifetimes: list[tuple[float, float]]) -> int:
+    """Pairs whose lifetimes overlap (``max(births) < min(deaths)``), by one sweep: O(n log n).
+
+    At each birth, every instance alive then (born no later, not yet dead) makes a pair with
+    it; a death at that same instant does not (the intervals are half-open), so deaths sort first."""
+    edges = sorted([(b, 1) for b, d in lifetimes if b < d] + [(d, 0) for b, d in lifetimes if b < d])
+    alive = pairs = 0
+    for _, born in edges:
+        if born:
+            pairs += alive
+            alive += 1
+        else:
+            alive -= 1
+    return pairs
+
+
+def _alive_at(h: History, t: float) -> int:
+    return sum(1 for i in h.instances if h.alive(i, t))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..report import timeline
 from ..scenario import Bot, save, simulate
-from .search import Exploration, explore
+from .search import Exploration, explore, plain_start
 from .strategies import DEFAULT_FAULTS, FAULTS
 
 
@@ -29,7 +29,8 @@ def bot_from(name: str) -> Bot:
 
 def command(policy: str, platform: str, *, examples: int, seed: int, budget: float | None, jobs: int,
             out: str, faults: str | None) -> int:  # fmt: skip
-    """Exit 1 when a counterexample was found (and written), 0 when none, 2 for bad arguments."""
+    """Exit 1 when a counterexample was found (and written), 0 when none, 2 for bad arguments,
+    3 when the bot cannot start at all (an ERROR on a plain start: nothing to search)."""
     try:
         bot = bot_from(policy)
     except ValueError as exc:
@@ -43,6 +44,9 @@ def command(policy: str, platform: str, *, examples: int, seed: int, budget: flo
         return _bad(f"--{parameter}", problem or str(exc))
     print(file=sys.stderr)
     again = command_line(policy, platform, examples, seed, faults)
+    if report.cannot_start is not None:
+        print(cannot_start(report))
+        return 3
     if report.counterexample is None:
         print(_summary(report))
         if report.out_of_budget:
@@ -64,6 +68,15 @@ def command(policy: str, platform: str, *, examples: int, seed: int, budget: flo
     print(f"reproduce: simbot replay {shlex.quote(str(path))}")
     print(f"search again: {again}")
     return 1
+
+
+def cannot_start(r: Exploration) -> str:
+    """The report of a bot that errs on a plain start: its error, timeline and verdict; no counterexample."""
+    assert r.cannot_start is not None
+    scenario = plain_start(r.bot, r.platform, r.seed)
+    return "\n".join([f"simbot explore: {r.bot.label()} on {r.platform}: the bot cannot start: {r.cannot_start.reason}",
+                      "(a plain start, no deploy and no fault; nothing was searched and no counterexample was written)",
+                      timeline(simulate(scenario)), "", r.cannot_start.describe()])  # fmt: skip
 
 
 def _summary(r: Exploration) -> str:

@@ -19,9 +19,10 @@ from multiprocessing import get_context
 from hypothesis import HealthCheck, Phase, event, given, settings, target
 from hypothesis import seed as hypothesis_seed
 
-from ..check import CHECKS, Verdict, judge
-from ..scenario import Bot, Scenario, simulate, to_toml
-from .strategies import DEFAULT_FAULTS, scenarios
+from ..check import CHECKS, ERROR, FAIL, Verdict, judge
+from ..platforms import PRESETS
+from ..scenario import Bot, Event, Scenario, Updates, simulate, to_toml
+from .strategies import DEFAULT_FAULTS, horizon_for, scenarios
 
 CHUNK = 25
 
@@ -43,27 +44,50 @@ class Exploration:
     found_in_chunk: int | None = None
     elapsed: float = 0.0
     reached: dict[str, int] = field(default_factory=dict)  # runs that got somewhere (dst-anchors §7)
+    cannot_start: Verdict | None = None  # the bot errs on a plain start, no faults: nothing to search
+
 
     @property
     def found(self) -> bool:
         return self.counterexample is not None
 
     def failed(self) -> list[str]:
+        if self.verdict is not None and self.verdict.status == ERROR:
+            return [f"with an error ({self.verdict.reason})"]
         return [n for n in CHECKS if self.verdict is not None and self.verdict.outcome(n) == "fail"]
 
     def as_scenario(self, found_by: str) -> Scenario:
-        """The counterexample as a scenario file states it: ``[expect]`` is what it showed."""
+        """The counterexample as a scenario file states it: ``[expect]`` is what it showed.
+
+        An ERROR is written without [expect] (scenario files have no status key yet): its
+        replay then differs, as an error must."""
         assert self.counterexample is not None and self.verdict is not None
+        error = self.verdict.status == ERROR
         return replace(
             self.counterexample,
-            expect={n: self.verdict.outcome(n) for n in CHECKS},
+            expect={} if error else {n: self.verdict.outcome(n) for n in CHECKS},
             description=f"Found by `{found_by}` (chunk {self.found_in_chunk}, shrunk): fails {', '.join(self.failed())}.",
         )
 
 
+def counts(verdict: Verdict) -> bool:
+    """Whether a verdict is a counterexample: a FAIL of a whole run, or an ERROR.
+
+    A cut-short run is not (what stopped it may be the machine's speed); neither is an
+    INCONCLUSIVE one: nothing was shown to fail."""
+    return verdict.status == ERROR or (verdict.status == FAIL and verdict.cut is None)
+
+
+def plain_start(bot: Bot, platform: str, seed: int = 0) -> Scenario:
+    """The least a bot must survive: started once, updates every 10 s, no deploy, no fault."""
+    events = (Event(0.0, "start"),)
+    return Scenario(seed=seed, horizon=horizon_for(PRESETS[platform], events), platform=platform, bot=bot,
+                    events=events, updates=Updates(every=10.0))  # fmt: skip
+
+
 class _Failed(Exception):
     def __init__(self, scenario: Scenario, verdict: Verdict):
-        super().__init__(", ".join(n for n in CHECKS if verdict.outcome(n) == "fail"))
+        super().__init__(verdict.status + ": " + verdict.reason)
         self.scenario, self.verdict = scenario, verdict
 
 
@@ -95,7 +119,7 @@ def run_chunk(bot: Bot, platform: str, faults: tuple[str, ...], seed: int, index
     def prop(scenario: Scenario) -> None:
         key = to_toml(scenario)
         verdict = failed.get(key) or _judge(scenario, deadline, result, tick)
-        if verdict is not None and any(verdict.outcome(n) == "fail" for n in CHECKS):
+        if verdict is not None and counts(verdict):
             failed[key] = verdict
             raise _Failed(scenario, verdict)  # the one raise site: hypothesis tells failures apart by it
 
@@ -135,6 +159,10 @@ def explore(bot: Bot, platform: str, *, examples: int = 100, seed: int = 0, budg
     started = time.time()
     deadline = None if budget is None else started + budget
     report = Exploration(bot, platform, seed, examples, tuple(faults))
+    first_run = judge(simulate(plain_start(bot, platform, seed)))
+    if first_run.status == ERROR:
+        report.cannot_start, report.elapsed = first_run, time.time() - started
+        return report
     sizes = [min(CHUNK, examples - i) for i in range(0, examples, CHUNK)]
     results: dict[int, _ChunkResult] = {}
 

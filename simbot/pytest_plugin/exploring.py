@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ..explore import explore
-from ..explore.command import bot_from, command_line
+from ..explore.command import bot_from, cannot_start, command_line
 from ..report import timeline
 from ..scenario import save, simulate
 
@@ -49,6 +49,8 @@ class ExploreItem(pytest.Item):
             found = explore(bot, self.platform, examples=examples, seed=seed)
         except ValueError as exc:
             raise Counterexample(f"--simbot-explore {self.target} on {self.platform}: {exc}") from None
+        if found.cannot_start is not None:
+            raise Counterexample(f"--simbot-explore {self.target}: {cannot_start(found)}")
         if found.counterexample is None or found.verdict is None:
             return
         again = command_line(self.target, self.platform, examples, seed)

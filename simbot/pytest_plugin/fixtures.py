@@ -47,8 +47,13 @@ class SimulationResult:
 
     @property
     def passed(self) -> bool:
-        """No checker failed (inconclusive is not a failure)."""
+        """The verdict is PASS: no checker failed or was undecided, the run was whole and the bot worked."""
         return bool(self.verdict.passed)
+
+    @property
+    def status(self) -> str:
+        """PASS, FAIL, INCONCLUSIVE or ERROR; ``verdict.reason`` says why."""
+        return str(self.verdict.status)
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -71,7 +76,7 @@ class SimulationResult:
         return "\n".join([*head, self.timeline(), "", self.verdict.describe()])
 
     def assert_passes(self) -> None:
-        """Fail the test, with the timeline, unless no checker failed."""
+        """Fail the test, with the timeline, unless the verdict is PASS (an ERROR or a cut-short run never is)."""
         __tracebackhide__ = True
         from ..scenario import mismatches
 
@@ -80,20 +85,29 @@ class SimulationResult:
             raise AssertionError(self._failure(differs, {}))
 
     def assert_outcomes(self, **expected: str) -> None:
-        """Fail the test, with the timeline, unless each named checker gave that outcome (pass/fail/inconclusive)."""
+        """Fail the test, with the timeline, unless each named checker gave that outcome (pass/fail/inconclusive).
+
+        ``status="error"`` (or pass, fail, inconclusive) also asserts the verdict's status; without it
+        an ERROR or a cut-short run fails the assertion whatever the outcomes."""
         __tracebackhide__ = True
-        from ..check import CHECKS
+        from ..check import CHECKS, STATUSES
         from ..scenario import mismatches
 
-        unknown = sorted(set(expected) - set(CHECKS))
+        unknown = sorted(set(expected) - {*CHECKS, "status"})
         if unknown:
-            raise TypeError(f"assert_outcomes: no checker {', '.join(unknown)}; the checkers are {', '.join(CHECKS)}")
+            raise TypeError(f"assert_outcomes: no checker {', '.join(unknown)}; the checkers are {', '.join(CHECKS)} "
+                            "(and status)")  # fmt: skip
+        if "status" in expected and expected["status"].upper() not in STATUSES:
+            raise TypeError(f"assert_outcomes: status: expected one of {', '.join(s.lower() for s in STATUSES)}, "
+                            f"got {expected['status']!r}")  # fmt: skip
         differs = mismatches(self.verdict, expected)
         if differs:
             raise AssertionError(self._failure(differs, expected))
 
     def _failure(self, differs: list[str], expected: dict[str, str]) -> str:
-        lines = ["the simulation differs from what the test expects:", *(f"  {d}" for d in differs), "", self.report()]
+        v = self.verdict
+        lines = ["the simulation differs from what the test expects:", *(f"  {d}" for d in differs),
+                 f"  (verdict {v.status}: {v.reason})", "", self.report()]  # fmt: skip
         repro = self._write_repro(expected)
         if repro is not None:
             lines += ["", f"reproduce: simbot replay {repro}"]
@@ -106,7 +120,8 @@ class SimulationResult:
         if s is None or self._repro_dir is None or not all(isinstance(v, str | None) for v in (s.bot.startup, s.bot.entry)):
             return None  # a start-up given as an object, not an import path: no file can name it
         path = self._repro_dir() / "scenario.toml"
-        save(dataclasses.replace(s, expect=dict(expected)), path)
+        # scenario files have no [expect] status key yet: an error or a cut still differs on replay
+        save(dataclasses.replace(s, expect={k: v for k, v in expected.items() if k != "status"}), path)
         return path
 
 

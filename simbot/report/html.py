@@ -9,7 +9,6 @@ network references at all: it must open offline and in a sandboxed headless Chro
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from html import escape
 from typing import Any
@@ -56,6 +55,11 @@ h1{font-size:17px;margin:0 0 4px}
 table{border-collapse:collapse;margin-top:14px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
 .pass{color:#1b7a2b;font-weight:bold}.fail{color:#c00;font-weight:bold}.inconclusive{color:#b36b00;font-weight:bold}
 ul{margin:0;padding-left:16px}code{font-size:12px}
+.banner{padding:8px 12px;margin:0 0 12px;border:2px solid;font-weight:bold}
+.banner.error{background:#fde8e8;border-color:#c00;color:#900}.banner.inconclusive{background:#fff4e0;border-color:#b36b00;color:#7a4a00}
+.kick>span{top:-3px;color:#b00;font-weight:bold}.kicked>span{top:16px;color:#b00}
+.exit{height:30px;border-left:2px solid #333}.exit>span{top:8px;left:3px;transform:none;background:#333;color:#fff;padding:0 2px}
+.notes h2{font-size:14px;margin:14px 0 4px}
 """
 
 
@@ -73,16 +77,18 @@ def html_timeline(trace: Trace, verdict: Verdict, title: str = "") -> str:
         for v in check.violations:
             _violation(page, name, v)
     head = escape(title or "simbot run")
+    status = verdict.status
     summary = (f"horizon {trace.horizon:g} virtual seconds · trace {escape(verdict.digest)} · "
-               f"verdict <b class=\"{'pass' if verdict.passed else 'fail'}\">{'PASS' if verdict.passed else 'FAIL'}</b>")
+               f"verdict <b class=\"{_status_class(status)}\" id=\"status\" data-status=\"{status}\">{status}</b>"
+               f" · {escape(verdict.reason)}")
     rows = [("", "axis", "axis"), ("platform", "platform", "platform")] + [(n, "", n) for n in h.instances]
     body = "".join(f'<div class="name" title="{escape(n)}">{escape(n)}</div><div class="track {c}" '
                    f'data-lane="{escape(lane)}">{"".join(page.lanes.get(lane, []))}</div>'
                    for n, c, lane in rows)  # fmt: skip
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{head}</title>'
-            f"<style>{CSS}</style></head>\n<body><h1>{head}</h1><p class=\"sub\">{summary}</p>\n"
+            f"<style>{CSS}</style></head>\n<body><h1>{head}</h1>{_banner(verdict)}<p class=\"sub\">{summary}</p>\n"
             f'<main class="tl" id="timeline" data-horizon="{_num(trace.horizon)}">{body}</main>\n'
-            f"{_legend()}\n{_verdict_table(verdict)}\n</body></html>\n")
+            f"{_legend()}\n{_verdict_table(verdict)}\n{_notes(verdict)}\n</body></html>\n")
 
 
 class _Page:
@@ -189,6 +195,20 @@ def _instance(page: _Page, name: str) -> None:
             ids = ",".join(map(str, r["update_ids"]))
             tip = f"t={_num(answered)} s: updates {ids} {how} (request {r['id']})"
             page.el(name, "update", answered, None, f"mk update {how}", tip, "▼", how=how, updates=ids)
+    if name in h.exit_codes:
+        code = h.exit_codes[name]
+        page.el(name, "exit", died, None, "mk exit", f"t={_num(died)} s: {name} exited with code {code}", f"X{code}",
+                code=code)  # fmt: skip
+    for r in h.requests:
+        victim = h.by_id[r["kicked"]] if r["kicked"] is not None else None
+        if victim is None or victim["instance"] == r["instance"] or name not in (r["instance"], victim["instance"]):
+            continue
+        tip = (f"t={_num(r['t'])} s: {r['instance']}'s {r['method']} (request {r['id']}) kicked "
+               f"{victim['instance']}'s poll (request {victim['id']})")  # fmt: skip
+        if name == r["instance"]:
+            page.el(name, "kick", r["t"], None, "mk kick", tip, "↯", kicked=victim["instance"], request=r["id"])
+        else:
+            page.el(name, "kicked", r["t"], None, "mk kicked", tip, "⤓", by=r["instance"], request=r["id"])
     for e in h.trace.of("handled"):
         if e["instance"] == name:
             tip = f"t={_num(e['t'])} s: update {e['update_id']} handled"
@@ -219,7 +239,8 @@ def _legend() -> str:
              ("gap", "nobody polls")]  # fmt: skip
     swatches = "".join(f'<span><i class="{c}" style="position:static"></i>{t}</span>' for c, t in items)
     return (f'<p class="legend">{swatches}<span><b style="color:#d22">409</b> conflict received</span>'
-            "<span>▼ updates delivered, ● handled</span><span>D deploy, S stop, K SIGKILL, C crash, X exit, P pause, ⇄ cutover</span></p>")
+            "<span>▼ updates delivered, ● handled</span><span>↯ kicked another instance's poll, ⤓ was kicked</span>"
+            "<span>X<i>code</i> exit code</span><span>D deploy, S stop, K SIGKILL, C crash, X exit, P pause, ⇄ cutover</span></p>")
 
 
 def _verdict_table(verdict: Verdict) -> str:
@@ -233,11 +254,61 @@ def _verdict_table(verdict: Verdict) -> str:
             items += f"<li>… and {len(check.violations) - 20} more</li>"
         rows.append(f'<tr data-check="{escape(name)}" data-outcome="{outcome}"><td>{escape(name)}</td>'
                     f'<td class="{outcome}">{outcome}</td><td>{escape(check.note)}<ul>{items}</ul></td></tr>')  # fmt: skip
-    facts = {**verdict.metrics, "reached": verdict.reached}
-    metrics = "".join(f"<tr><td>{escape(k)}</td><td><code>{escape(json.dumps(v, sort_keys=True))}</code></td></tr>"
-                      for k, v in facts.items())  # fmt: skip
+    metrics = "".join(f'<tr data-metric="{escape(k)}"><td>{escape(label)}</td><td>{escape(value)}</td></tr>'
+                      for k, label, value in metric_rows(verdict))  # fmt: skip
     return (f'<table id="verdict"><tr><th>checker</th><th>outcome</th><th>findings</th></tr>{"".join(rows)}</table>'
             f'<table id="metrics"><tr><th>metric</th><th>value</th></tr>{metrics}</table>')
+
+
+def metric_rows(verdict: Verdict) -> list[tuple[str, str, str]]:
+    """(key, label, value with its unit): what a reader needs, not the JSON."""
+    m = verdict.metrics
+
+    def seconds(x: Any) -> str:
+        return "never" if x is None else f"{x:.3f} s"
+
+    def per(d: dict[str, Any], unit: str = "") -> str:
+        return ", ".join(f"{k}: {v}{unit}" for k, v in d.items()) or "none"
+
+    u = m.get("updates", {})
+    deploys = m["first_poll_after_deploy"]
+    return [
+        ("downtime", "downtime (nobody polls, from the first poll on)", seconds(m["downtime"])),
+        ("longest_gap", "longest stretch with nobody polling", seconds(m["longest_gap"])),
+        ("overlap", "two or more live pollers", seconds(m.get("overlap"))),
+        ("gap", "no live poller", seconds(m.get("gap"))),
+        ("conflicts", "409s received, per instance", per(m["conflicts"]) + f" (total {sum(m['conflicts'].values())})"),
+        ("first_poll_after_deploy", "first poll after each deploy",
+         ", ".join(f"deploy {i + 1}: {seconds(x)}" for i, x in enumerate(deploys)) or "no deploy"),
+        ("exit_codes", "exit codes", per(m["exit_codes"])),
+        ("updates", "updates", per({k: v for k, v in u.items() if k != "judged_by"})
+         + (f" (judged by {u['judged_by']})" if "judged_by" in u else "")),
+        ("reached", "reached (how often the run got somewhere interesting)", per(verdict.reached)),
+    ]  # fmt: skip
+
+
+def _status_class(status: str) -> str:
+    return {"PASS": "pass", "FAIL": "fail", "INCONCLUSIVE": "inconclusive"}.get(status, "fail")
+
+
+def _banner(verdict: Verdict) -> str:
+    """A verdict that cannot be trusted says so first, in words (a red or amber band)."""
+    if verdict.status == "ERROR":
+        return f'<div class="banner error" id="banner">ERROR: {escape(verdict.reason)}</div>'
+    if verdict.cut is not None or verdict.status == "INCONCLUSIVE":
+        return f'<div class="banner inconclusive" id="banner">{verdict.status}: {escape(verdict.reason)}</div>'
+    return ""
+
+
+def _notes(verdict: Verdict) -> str:
+    parts = []
+    for key, title, items in (("crashes", "Crashes (uncaught exceptions, unasked non-zero exits)", verdict.crashes),
+                              ("findings", "Findings (threads, sockets, blocking calls: what a simulation cannot model)",
+                               verdict.findings)):  # fmt: skip
+        if items:
+            lines = "".join(f"<li>{escape(item.line())}</li>" for item in items)
+            parts.append(f'<section class="notes" id="{key}"><h2>{title}</h2><ul>{lines}</ul></section>')
+    return "".join(parts)
 
 
 def _num(t: float) -> str:

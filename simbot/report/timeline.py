@@ -6,12 +6,17 @@
     s stopping (got its stop signal)       ! got a 409 in this bucket
     (blank) not running
 The top lane marks platform events: D deploy, R restart, S stop signal, K SIGKILL,
-C crash, X exit, P pause.
+C crash, X exit, P pause. After a lane, ``X0``/``X1``/``X137`` is the exit code of an
+instance that ended during the run. Under the lanes, ``^`` marks the settle point (from
+there liveness requires exactly one poller), then who kicked whom, then the legend: a
+reader should never need this docstring.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
+from typing import Any
 
 from ..check.history import History
 from ..sim.trace import Trace
@@ -21,7 +26,16 @@ EVENT_MARKS = {"deploy": "D", "restart": "R", "stop": "S", "kill": "K", "crash":
 PRIORITY = " .~bps=!"  # a later character wins a bucket
 
 
-def timeline(trace: Trace, width: int = 90) -> str:
+LEGEND = (
+    "legend: b booting (no getUpdates yet)  = polling (holds the slot)  . waiting  ~ backing off after a 409\n"
+    "        p probe (a getUpdates that did not wait)  s stopping (got its stop signal)  ! got a 409\n"
+    "        X<code> after a lane: its exit code   platform: D deploy  R restart  S stop signal  K SIGKILL\n"
+    "        C crash  X exit  P pause  + stray start  - stray stop   ^ settled: liveness judged from there"
+)
+
+
+def timeline(trace: Trace, width: int = 90, *, legend: bool = True, settle_bound: float = 60.0) -> str:
+    """The lanes, the settle mark, the kicks and (``legend``) the legend under them."""
     h = History(trace)
     step = _nice_step(trace.horizon / width)
     columns = math.ceil(trace.horizon / step)
@@ -33,8 +47,54 @@ def timeline(trace: Trace, width: int = 90) -> str:
             events[min(int(e["t"] / step), columns - 1)] = mark
     lines = [f"{'':{name_width}}  t=0 … {trace.horizon:g} s, {step:g} s per column", f"{'platform':{name_width}} |{''.join(events)}|"]
     for name in h.instances:
-        lines.append(f"{name:{name_width}} |{''.join(_lane(h, name, step, columns))}|")
+        code = f"  X{h.exit_codes[name]}" if name in h.exit_codes else ""
+        lines.append(f"{name:{name_width}} |{''.join(_lane(h, name, step, columns))}|{code}")
+    settle = h.settled_at() + settle_bound
+    if settle < trace.horizon:
+        column = min(int(settle / step), columns - 1)
+        lines.append(f"{'settled':{name_width}} |{' ' * column}^{' ' * (columns - column - 1)}|  at {settle:g} s "
+                     f"(last platform event or fault ended at {h.settled_at():g} s, + {settle_bound:g} s)")  # fmt: skip
+    kicked = kicks(h)
+    if kicked:
+        lines.append("kicks (a getUpdates or setWebhook that ended another instance's poll):")
+        lines += [f"  {k}" for k in kicked]
+    if legend:
+        lines.append(LEGEND)
     return "\n".join(lines)
+
+
+def kicks(h: History, limit: int = 12) -> list[str]:
+    """Who kicked whom: consecutive kicks between the same two instances make one line, e.g.
+    ``t=30 s  bot.v2 kicked bot.v1 (×7 until 90.5 s)`` or ``… bot.v2 and bot.v1 kicked each other …``."""
+    runs: list[dict[str, Any]] = []
+    for r in h.requests:
+        if r["kicked"] is None or h.by_id[r["kicked"]]["instance"] == r["instance"]:
+            continue
+        kicker, victim = r["instance"], h.by_id[r["kicked"]]["instance"]
+        ghost = not h.alive(victim, r["t"])
+        if runs and runs[-1]["pair"] == {kicker, victim}:
+            run = runs[-1]
+        else:
+            run = {"pair": {kicker, victim}, "first": r["t"], "by": Counter(), "victim": victim, "ghosts": 0}
+            runs.append(run)
+        run["by"][kicker] += 1
+        run["last"], run["ghosts"] = r["t"], run["ghosts"] + ghost
+    out = []
+    for run in runs[:limit]:
+        by: Counter[str] = run["by"]
+        count = sum(by.values())
+        until = f" until {round(run['last'], 3):g} s" if count > 1 else ""
+        if len(by) == 1:
+            [kicker] = by
+            who = f"{kicker} kicked {run['victim']}" + (f" (×{count}{until})" if count > 1 else "")
+        else:
+            each = ", ".join(f"{k} ×{n}" for k, n in by.items())
+            who = f"{' and '.join(by)} kicked each other ({each}{';' if until else ''}{until})"
+        ghosts = " (ghost polls: their owner had exited)" if run["ghosts"] == count else ""
+        out.append(f"t={round(run['first'], 3):g} s  {who}{ghosts}")
+    if len(runs) > limit:
+        out.append(f"… and {len(runs) - limit} more")
+    return out
 
 
 def _lane(h: History, name: str, step: float, columns: int) -> list[str]:

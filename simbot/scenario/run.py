@@ -82,7 +82,5 @@ def replay(s: Scenario) -> tuple[Trace, Verdict, list[str]]:
 
 
 def mismatches(verdict: Verdict, expect: dict[str, str]) -> list[str]:
-    if not expect:
-        return [f"{name}: fail" for name, check in verdict.checks.items() if check.passed is False]
-    return [f"{name}: expected {want}, got {verdict.outcome(name)}"
-            for name, want in expect.items() if verdict.outcome(name) != want]  # fmt: skip
+    """What differs from [expect]; the rules (status included) are the verdict's own."""
+    return verdict.differences(expect)

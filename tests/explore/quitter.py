@@ -24,3 +24,7 @@ async def quits_on_5xx(app: Application) -> None:  # type: ignore[type-arg]
     await asyncio.wait([asyncio.ensure_future(stop.wait()), asyncio.ensure_future(quit_.wait())],
                        return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
     await shut_down(app)
+
+
+async def raises_at_start(app: Application) -> None:  # type: ignore[type-arg]
+    raise RuntimeError("DATABASE_URL is not set")  # a bot that cannot start: explore must say so, not search

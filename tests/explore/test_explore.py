@@ -137,3 +137,27 @@ def test_shrinking_brings_a_planted_bug_down_to_one_short_5xx_burst():
     [outage] = s.events[1:]  # one 1 s burst of 502s (a 429 is retried by PTB, so not the bug)
     assert (outage.kind, outage.params, outage.at <= 20) == ("telegram_outage", {"seconds": 1.0, "status": 502}, True)
     assert (s.seed, s.platform_overrides, s.latency, s.drop) == (0, {}, (0.0, 0.0), 0.0)
+
+
+def test_a_bot_that_cannot_start_is_reported_as_such_with_exit_3_and_no_counterexample(
+        tmp_path, capsys: pytest.CaptureFixture[str]):  # fmt: skip
+    out = tmp_path / "found"
+    code = main(["explore", "--policy", "tests.explore.quitter:raises_at_start", "--platform", "render_worker",
+                 "--examples", "5", "--out", str(out)])  # fmt: skip
+    text = capsys.readouterr().out
+    assert code == 3 and not out.exists()
+    assert "the bot cannot start: no instance ever sent a getUpdates" in text and "verdict: ERROR" in text
+
+
+def test_a_cut_short_or_inconclusive_verdict_is_never_a_counterexample_but_an_error_is():
+    from dataclasses import replace
+
+    from simbot.check import ERROR, FAIL, INCONCLUSIVE, judge
+    from simbot.check.status import Cut
+    from simbot.explore.search import counts
+    from simbot.sim.trace import Trace
+
+    v = judge(Trace([], horizon=10))
+    assert counts(replace(v, status=ERROR)) and counts(replace(v, status=FAIL))
+    assert not counts(replace(v, status=INCONCLUSIVE))
+    assert not counts(replace(v, status=FAIL, cut=Cut(5.0, "watchdog", "cut short by the watchdog")))

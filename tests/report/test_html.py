@@ -91,7 +91,8 @@ def test_one_lane_per_instance_and_every_element_sits_at_its_time(layout: dict[s
     assert len(widths) == 1 and widths.pop() > WIDTH / 2  # every lane shares one time axis
     items = layout["items"]
     assert len(items) > 100 and {i["kind"] for i in items} >= {"poll", "phase", "probe", "conflict", "update", "event",
-                                                               "violation", "tick", "push"}  # fmt: skip
+                                                               "violation", "tick", "push", "kick", "kicked",
+                                                               "exit"}  # fmt: skip
     for item in items:  # the left edge is linear in t; a bar's right edge too, unless widened to be visible
         t = float(item["t"])
         assert abs(item["x"] - pixels(layout, item["lane"], t)) <= PIXELS, item
@@ -154,3 +155,40 @@ def test_replay_html_writes_the_page(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "wrote t.html" in err and "bot.v1   |" in out and "matches [expect]" in out
     page = (tmp_path / "t.html").read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "incident-render-delay-probe-backoff.toml: The incident" in page
+
+
+def test_kicks_link_kicker_and_kicked_lanes_and_exits_carry_their_code(layout: dict[str, Any], incident):
+    trace, _, _ = incident
+    h = History(trace)
+    kicks = [(r["instance"], h.by_id[r["kicked"]]["instance"], r["t"]) for r in h.requests
+             if r["kicked"] is not None and h.by_id[r["kicked"]]["instance"] != r["instance"]]  # fmt: skip
+    out = sorted((i["lane"], i["kicked"], float(i["t"])) for i in layout["items"] if i["kind"] == "kick")
+    into = sorted((i["by"], i["lane"], float(i["t"])) for i in layout["items"] if i["kind"] == "kicked")
+    assert out == into == sorted(kicks) and kicks
+    exits = {i["lane"]: (i["code"], float(i["t"])) for i in layout["items"] if i["kind"] == "exit"}
+    assert exits == {n: (str(c), h.died[n]) for n, c in h.exit_codes.items()} and exits
+
+
+def test_metrics_are_a_table_with_units_and_a_failing_run_has_no_banner(incident):
+    _, verdict, page = incident
+    assert 'id="banner"' not in page and 'data-status="FAIL"' in page
+    downtime = re.search(r'<tr data-metric="downtime"><td>[^<]*</td><td>([^<]*)</td>', page)
+    assert downtime and downtime.group(1) == f"{verdict.metrics['downtime']:.3f} s"
+    assert "<code>" not in page.split('id="metrics"')[1]  # no raw JSON
+
+
+def test_an_error_page_says_so_first_and_lists_the_crashes_and_findings():
+    records = [{"t": 0.0, "kind": "spawn", "instance": "bot.v1", "host": "h"},
+               {"t": 0.5, "kind": "finding", "instance": "bot.v1", "what": "thread pool call 'sum'", "where": "bot.py:3"},
+               {"t": 1.0, "kind": "uncaught", "instance": "bot.v1", "type": "ValueError", "message": "no token",
+                "where": "bot.py:12 in main"},
+               {"t": 1.0, "kind": "exit", "instance": "bot.v1", "code": 1}]  # fmt: skip
+    trace = Trace(records, horizon=10.0, meta={"ended_by": "quiet"})
+    page = html_timeline(trace, judge(trace), "broken")
+    banner = re.search(r'<div class="banner error" id="banner">([^<]*)</div>', page)
+    assert banner and "ERROR: no instance ever sent a getUpdates: bot.v1 raised ValueError: no token" in banner.group(1)
+    assert 'id="crashes"' in page and "ValueError: no token at bot.py:12 in main  ×1" in page
+    assert 'id="findings"' in page and "thread pool call &#x27;sum&#x27; at bot.py:3" in page
+    assert 'data-status="ERROR"' in page and 'data-outcome="pass"' not in page
+    cut = Trace(records[:2], horizon=10.0, meta={"ended_by": "step limit: more than 10 loop steps"})
+    assert 'class="banner inconclusive" id="banner">INCONCLUSIVE: cut short' in html_timeline(cut, judge(cut))
