@@ -34,7 +34,7 @@ from .process import HARNESS, EntryPoint, Instance, InstanceContext, current
 from .sandbox import sealed
 from .seam import routed_to
 from .trace import Event, Trace
-from .watchdog import Unwinder, armed
+from .watchdog import armed
 
 DEFAULT_TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -67,6 +67,7 @@ class Simulation:
         self.on_exit: list[Callable[[Instance], None]] = []
         self.shared: dict[str, Any] = {}  # what every instance can reach: a lease store, say
         self._aiogram: tuple[Any, Any] | None = None
+        self._calm: Callable[[], None] = lambda: None  # silences the watchdog once the run has caught it
 
     # -- the world ---------------------------------------------------------------
 
@@ -174,7 +175,7 @@ class Simulation:
             except StepLimit as exc:
                 self.ended_by = f"step limit: {exc}"
             except Watchdog as exc:
-                Unwinder.stop()
+                self._calm()
                 self.ended_by = "watchdog"
                 self.record("watchdog", exc.instance, seconds=self.watchdog, where=exc.where)
             self.finished = True
@@ -200,7 +201,7 @@ class Simulation:
             stack.callback(_running.remove, self)
             stack.enter_context(routed_to(self.wire, self.loop))
             stack.callback(self._unpatch_aiogram)
-            stack.enter_context(armed(self.watchdog))
+            self._calm = stack.enter_context(armed(self.watchdog))
             stack.enter_context(sealed(self.loop))
             self._patch_aiogram()
             stack.enter_context(self._capturing_logs())

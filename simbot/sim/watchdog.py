@@ -5,9 +5,15 @@ Three layers, each for what the one before cannot reach:
 1. SIGALRM after the run's budget raises ``Watchdog`` in whatever frame runs. A bot
    cannot move or ignore that timer: ``sandbox`` refuses SIGALRM and the real timer to it.
 2. A bot may catch the exception (``except BaseException: pass`` in a loop). So the
-   handler also starts an ``Unwinder``: a trace function that raises it again on every
-   line the bot's code (or a library's) executes, until the run has unwound to the
-   harness; the standard library and the simulator finish their lines undisturbed.
+   handler also starts an ``Unwinder``: a trace function that raises it again on the
+   next line the bot's code (or a library's) executes; the standard library and the
+   simulator finish their lines undisturbed. CPython removes a trace function that
+   raises, so the timer keeps firing every ``REPEAT`` seconds until the run has caught
+   the exception, each time raising it again in the bot's frame and re-arming the trace.
+   A bot that nests catch-all loops can still outlast that, which is what layer 3 is for.
+4. C code that never releases the GIL starves that thread too: ``faulthandler``'s C
+   thread dumps every stack (the bot's line among them) ``2 × HARD_STOP_GRACE`` past the
+   budget and exits 1.
 3. A bot stuck in C code (a catastrophic regex, a blocking call) never returns to Python
    for either. A harness-owned thread waits for the run's end; ``HARD_STOP_GRACE`` real
    seconds past the budget it prints who was running where to stderr and ends the
@@ -17,6 +23,7 @@ Three layers, each for what the one before cannot reach:
 from __future__ import annotations
 
 import _thread
+import faulthandler
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -59,7 +66,7 @@ class Unwinder:
         if cls._make is None:
             cls._previous = sys.gettrace()
         cls._make = make
-        while frame is not None:
+        while frame is not None and frame.f_code.co_name != "run_forever":  # the loop: the run's outer edge
             if not where.is_harness(frame.f_code.co_filename):
                 frame.f_trace = cls._line
             frame = frame.f_back
@@ -83,30 +90,53 @@ class Unwinder:
         return cls._line if cls._make is not None else None
 
 
+REPEAT = 0.1  # real seconds between SIGALRMs once the watchdog has fired, until the run has unwound
+
+
 @contextmanager
-def armed(seconds: float | None) -> Iterator[None]:
-    """Stop the run after ``seconds`` of real time (main thread only: signals need it)."""
+def armed(seconds: float | None) -> Iterator[Callable[[], None]]:
+    """Stop the run after ``seconds`` of real time (main thread only: signals need it).
+
+    Yields ``calm``: the run calls it once it has caught the ``Watchdog``, so that nothing
+    raises it again while the instances are torn down.
+    """
     import threading
 
     if seconds is None or threading.current_thread() is not threading.main_thread():
-        yield
+        yield Unwinder.stop
         return
+    state: dict[str, Any] = {"fired": None, "over": False}
 
     def bark(signum: int, frame: FrameType | None) -> None:
-        owner = current.get()
-        error = Watchdog(owner.name if owner else None, where.of_frame(frame))
-        Unwinder.start(frame, lambda: error)
-        raise error
+        if state["over"]:
+            return
+        fired = state["fired"]
+        if fired is None:  # the first time: wherever the run is, as a KeyboardInterrupt would
+            owner = current.get()
+            fired = state["fired"] = (owner.name if owner else None, where.of_frame(frame))
+        elif frame is None or where.is_harness(frame.f_code.co_filename):
+            Unwinder.start(frame, lambda: Watchdog(*fired))  # unwinding through the harness: let it
+            return
+        Unwinder.start(frame, lambda: Watchdog(*fired))
+        raise Watchdog(*fired)
+
+    def calm() -> None:
+        state["over"] = True
+        _real_setitimer(signal.ITIMER_REAL, 0)
+        Unwinder.stop()
 
     previous = _real_signal(signal.SIGALRM, bark)
-    _real_setitimer(signal.ITIMER_REAL, seconds)
+    _real_setitimer(signal.ITIMER_REAL, seconds, REPEAT)
     ended = _hard_stop(seconds + HARD_STOP_GRACE)
+    # C code holding the GIL starves even the thread: faulthandler's own C thread dumps every
+    # stack (the bot's line among them) and exits 1. Not while pytest-timeout-like tools use it.
+    faulthandler.dump_traceback_later(seconds + 2 * HARD_STOP_GRACE, exit=True, file=sys.__stderr__)
     try:
-        yield
+        yield calm
     finally:
-        _real_setitimer(signal.ITIMER_REAL, 0)
+        faulthandler.cancel_dump_traceback_later()
+        calm()
         _real_signal(signal.SIGALRM, previous)
-        Unwinder.stop()
         ended.release()
 
 
