@@ -6,7 +6,6 @@ import asyncio
 import signal
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 from simbot.sim.process import InstanceContext
@@ -42,7 +41,7 @@ def test_a_bot_that_swallows_the_watchdog_in_its_loop_is_still_stopped() -> None
             try:
                 while True:
                     pass
-            except BaseException as exc:  # noqa: BLE001 - the point of the test
+            except BaseException as exc:
                 caught.append(type(exc).__name__)
 
     stopped(spinner)
