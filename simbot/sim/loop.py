@@ -16,12 +16,14 @@ import contextvars
 import heapq
 import math
 import selectors
-import traceback
+import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from . import where
 from .process import Instance, current
+from .watchdog import Unwinder, Watchdog
 
 T = TypeVar("T")
 MICROS = 1_000_000
@@ -37,18 +39,6 @@ class HorizonReached(RuntimeError):
 
 class StepLimit(RuntimeError):
     """The loop ran more iterations than the run allows."""
-
-
-class Watchdog(KeyboardInterrupt):
-    """The run took longer in real time than its budget: a bot spins without awaiting.
-
-    A KeyboardInterrupt, because that is what asyncio lets out of a task.
-    """
-
-    def __init__(self, instance: str | None, where: str):
-        super().__init__(f"{instance or 'the harness'} kept the CPU at {where}")
-        self.instance = instance
-        self.where = where
 
 
 @dataclass(frozen=True)
@@ -152,7 +142,7 @@ class VirtualLoop(asyncio.SelectorEventLoop):
 
     def report(self, what: str) -> Finding:
         owner = current.get()
-        finding = Finding(self.time(), owner.name if owner else "harness", what, _caller_line())
+        finding = Finding(self.time(), owner.name if owner else "harness", where.scrub(what), _caller_line())
         self.findings.append(finding)
         return finding
 
@@ -171,6 +161,23 @@ class VirtualLoop(asyncio.SelectorEventLoop):
     async def sock_connect(self, sock: Any, address: Any) -> None:
         finding = self.report(f"socket connect to {address}")
         raise OSError(f"simbot: no real network in a simulation ({finding.where})")
+
+    async def create_datagram_endpoint(self, protocol_factory: Any, local_addr: Any = None, remote_addr: Any = None,
+                                       *args: Any, **kwargs: Any) -> Any:  # fmt: skip
+        finding = self.report(f"datagram endpoint {remote_addr or local_addr}")
+        raise OSError(f"simbot: no real network in a simulation ({finding.where})")
+
+    async def create_unix_connection(self, protocol_factory: Any, path: Any = None, *args: Any, **kwargs: Any) -> Any:
+        finding = self.report(f"connection to {path}")
+        raise OSError(f"simbot: no real network in a simulation ({finding.where})")
+
+    async def subprocess_exec(self, protocol_factory: Any, program: Any, *args: Any, **kwargs: Any) -> Any:
+        finding = self.report(f"process {' '.join(map(str, (program, *args)))}")
+        raise PermissionError(f"simbot: no real processes in a simulation ({finding.where})")
+
+    async def subprocess_shell(self, protocol_factory: Any, cmd: Any, **kwargs: Any) -> Any:
+        finding = self.report(f"process {cmd}")
+        raise PermissionError(f"simbot: no real processes in a simulation ({finding.where})")
 
     @property
     def micros(self) -> int:
@@ -221,6 +228,7 @@ def _run_gated(handle: asyncio.Handle, owner: Instance) -> None:
     try:
         asyncio.Handle._run(handle)  # asyncio's own: reports a callback's exception to the loop
     except SystemExit as exc:
+        Unwinder.stop()  # an os._exit in the instance has unwound to here
         owner.exit(_exit_code(exc.code))
     except Watchdog:
         raise
@@ -243,15 +251,9 @@ def _adopting_task(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, An
     return task
 
 
-_NOT_THE_BOT = ("/asyncio/", "/simbot/sim/", "/httpx/", "/httpcore/")
-
-
 def _caller_line() -> str:
-    """The innermost stack line outside asyncio, simbot and httpx: the bot's own code."""
-    for frame in reversed(traceback.extract_stack()[:-2]):
-        if not any(part in frame.filename for part in _NOT_THE_BOT):
-            return f"{frame.filename}:{frame.lineno} in {frame.name}"
-    return "?"
+    """The innermost stack line of the bot's own code (not the standard library, a package or simbot)."""
+    return where.of_frame(sys._getframe(2))
 
 
 def run(main: Coroutine[Any, Any, T], *, horizon: float | None = None, max_steps: int | None = None) -> T:

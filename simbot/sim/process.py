@@ -20,6 +20,8 @@ from typing import Any
 
 from fake_telegram import caller
 
+from . import where
+
 # Bookkeeping callbacks (task done, exit) must run even when the instance is dead.
 HARNESS = contextvars.Context()
 KILLED = 128 + signal.SIGKILL
@@ -66,6 +68,7 @@ class Instance:
         self.dead = False
         self.exiting = False
         self.exit_code: int | None = None
+        self.crash: dict[str, str] | None = None  # an uncaught exception's record (where.crash)
         self.started_at: float | None = None
         self.ended_at: float | None = None
         self.main: asyncio.Task[Any] | None = None
@@ -91,7 +94,10 @@ class Instance:
             await self.entry(self.info)
         except asyncio.CancelledError:
             self.exit(INTERRUPTED if self.exit_code is None else self.exit_code)
-        except Exception:  # an uncaught exception ends the process with 1
+        except (KeyboardInterrupt, SystemExit):
+            raise  # the loop turns these into exits (and lets the watchdog through)
+        except BaseException as exc:  # an uncaught exception ends the process with 1, after a traceback
+            self.crash = where.crash(exc)
             self.exit(1)
         else:
             self.exit(0)

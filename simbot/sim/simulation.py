@@ -26,13 +26,15 @@ from urllib.parse import urlencode
 
 from fake_telegram import DEFAULT_EPOCH, FakeTelegram
 
-from . import wallclock
+from . import wallclock, where
 from .entry import load
 from .loop import Deadlock, HorizonReached, StepLimit, VirtualLoop, Watchdog
 from .network import Network, Wire
 from .process import HARNESS, EntryPoint, Instance, InstanceContext, current
+from .sandbox import sealed
 from .seam import routed_to
 from .trace import Event, Trace
+from .watchdog import armed
 
 DEFAULT_TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -65,6 +67,7 @@ class Simulation:
         self.on_exit: list[Callable[[Instance], None]] = []
         self.shared: dict[str, Any] = {}  # what every instance can reach: a lease store, say
         self._aiogram: tuple[Any, Any] | None = None
+        self._calm: Callable[[], None] = lambda: None  # silences the watchdog once the run has caught it
 
     # -- the world ---------------------------------------------------------------
 
@@ -104,6 +107,8 @@ class Simulation:
     def _exited(self, instance: Instance) -> None:
         if self.finished:
             return  # stopped by the end of the run, not by anything in it
+        if instance.crash is not None:
+            self.record("uncaught", instance.name, **instance.crash)
         self.record("exit", instance.name, code=instance.exit_code)
         for listener in self.on_exit:
             listener(instance)
@@ -170,12 +175,13 @@ class Simulation:
             except StepLimit as exc:
                 self.ended_by = f"step limit: {exc}"
             except Watchdog as exc:
+                self._calm()
                 self.ended_by = "watchdog"
                 self.record("watchdog", exc.instance, seconds=self.watchdog, where=exc.where)
             self.finished = True
             for finding in self.loop.findings:
-                self.events.append(Event(finding.at, "finding", finding.instance,
-                                         {"what": finding.what, "where": finding.where}))  # fmt: skip
+                what = finding.what if self.hosts_root is None else finding.what.replace(self.hosts_root, "<hosts>")
+                self.events.append(Event(finding.at, "finding", finding.instance, {"what": what, "where": finding.where}))
             trace = self.trace()  # before teardown: nothing after the horizon belongs to the run
             self._stop_everything()
         return trace
@@ -195,7 +201,8 @@ class Simulation:
             stack.callback(_running.remove, self)
             stack.enter_context(routed_to(self.wire, self.loop))
             stack.callback(self._unpatch_aiogram)
-            stack.enter_context(_watchdog(self.watchdog))
+            self._calm = stack.enter_context(armed(self.watchdog))
+            stack.enter_context(sealed(self.loop))
             self._patch_aiogram()
             stack.enter_context(self._capturing_logs())
             time.sleep = self._blocking_sleep  # type: ignore[assignment]
@@ -242,7 +249,8 @@ class Simulation:
     def _blocking_sleep(self, seconds: float) -> None:
         if current.get() is None:
             return _real_sleep(seconds)
-        self.loop.report(f"blocking time.sleep({seconds})")
+        shown = repr(seconds) if isinstance(seconds, int | float) else type(seconds).__name__
+        self.loop.report(f"blocking time.sleep({shown})")
         return None
 
     def _stop_everything(self) -> None:
@@ -281,29 +289,6 @@ class Simulation:
     @property
     def hosts_root(self) -> str | None:
         return self._scratch.name if self._scratch is not None else None
-
-
-@contextmanager
-def _watchdog(seconds: float | None) -> Iterator[None]:
-    """Interrupt the run after ``seconds`` of real time, wherever it is (main thread only)."""
-    import threading
-
-    if seconds is None or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def bark(signum: int, frame: Any) -> None:
-        owner = current.get()
-        where = f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "?"
-        raise Watchdog(owner.name if owner else None, where)
-
-    previous = signal.signal(signal.SIGALRM, bark)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 _running: list[Simulation] = []
@@ -364,10 +349,11 @@ class _TraceHandler(logging.Handler):
 def _waiting_on(task: asyncio.Task[Any]) -> str:
     """The innermost awaitable a task is suspended on, with its source line."""
     coro: Any = task.get_coro()
-    where = "?"
+    innermost = "?"
     while coro is not None:
         frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
         if frame is not None:
-            where = f"{getattr(coro, '__qualname__', '?')} at {frame.f_code.co_filename}:{frame.f_lineno}"
+            path = where.stable_path(frame.f_code.co_filename)
+            innermost = f"{getattr(coro, '__qualname__', '?')} at {path}:{frame.f_lineno}"
         coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
-    return where
+    return innermost

@@ -119,22 +119,27 @@ def test_every_clock_function_follows_virtual_time_inside_a_run_and_only_there()
     import threading
 
     seen: dict[str, object] = {}
+    go, done = threading.Event(), threading.Event()
 
-    def other_thread() -> None:
-        seen["other thread"] = time.time()
+    def other_thread() -> None:  # started outside the run: a bot may not start threads
+        go.wait(10)
+        seen["other thread"] = time.time()  # freezegun's own rule: called from threading, real
+        done.set()
 
     async def reads_clocks(info: InstanceContext) -> None:
         await asyncio.sleep(12.5)
         seen.update(time=time.time(), monotonic=time.monotonic(), perf_counter=time.perf_counter(),
                     time_ns=time.time_ns(), monotonic_ns=time.monotonic_ns(), perf_ns=time.perf_counter_ns(),
                     now=datetime.datetime.now(datetime.UTC).timestamp())  # fmt: skip
-        thread = threading.Thread(target=other_thread)  # freezegun's own rule: called from threading, real
-        thread.start()
-        thread.join()
+        go.set()
+        done.wait(10)  # the other thread reads the clock while the run is still on
 
+    thread = threading.Thread(target=other_thread)
+    thread.start()
     sim = Simulation(seed=1, horizon=20)
     sim.at(0, lambda: sim.spawn("bot", reads_clocks, clock_skew=0.25))
     sim.run()
+    thread.join()
     virtual = sim.epoch + 12.75
     assert seen["time"] == seen["monotonic"] == seen["perf_counter"] == seen["now"] == virtual
     assert seen["time_ns"] == int(virtual * 1e9)
