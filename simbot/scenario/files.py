@@ -19,7 +19,7 @@ import tomli_w
 from ..check import CHECKS
 from ..platforms import PRESETS, Platform
 from ..startup.params import MAX_SECONDS, ParamError, plain
-from .limits import MAX_UPDATES, check_budget, check_event_param, check_replicas
+from .limits import MAX_UPDATE_TIMES, check_budget, check_event_param, check_replicas
 from .model import EVENT_KINDS, OUTCOMES, REQUIRED, Bot, Event, Scenario, Updates
 from .platform import checked_platform, overridable
 
@@ -245,8 +245,8 @@ def _updates(r: _Reader, data: dict[str, Any], horizon: float) -> Updates:
     at = table.get("at", [])
     if not isinstance(at, list):
         raise r.fail("updates.at", "a list of virtual times", at)
-    if len(at) > MAX_UPDATES:  # before reading each: the count alone is the error
-        raise r.fail("updates.at", f"at most {MAX_UPDATES} times", f"{len(at)} times")
+    if len(at) > MAX_UPDATE_TIMES:  # before reading each: the count alone is the error
+        raise r.fail("updates.at", f"at most {MAX_UPDATE_TIMES} times (~1 ms of real time each)", f"{len(at)} times")
     return Updates(
         every=None if every is None else r.number(every, "updates.every", low=0.001, high=horizon),
         start=r.number(table.get("start", 5.0), "updates.start", high=horizon),

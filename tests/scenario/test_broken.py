@@ -133,14 +133,18 @@ def test_policies_refuse_bad_parameters_outside_scenario_files_too():
     assert policy("delay-probe-backoff", delay=3, reset_after=None).delay == 3  # and good ones still work
 
 
-def test_the_bounds_accept_what_they_promise():
-    """At the bounds: 200 replicas, 20,000 updates, 1,000,000 instance-seconds; one more is refused."""
-    at_bounds = MINIMAL.replace("horizon = 100", "horizon = 5000").replace("[bot]", "replicas = 200\n[bot]")
-    parse(tomllib.loads(at_bounds + "[updates]\nstart = 0\nevery = 0.25\n"))
-    assert "updates: expected at most 20000 updates" in bad(at_bounds + "[updates]\nstart = 0\nevery = 0.2499\n")
-    assert "horizon: expected at most 1,000,000 instance-seconds" in bad(at_bounds.replace("5000", "5001"))
+def test_the_run_size_bound_names_the_biggest_share_and_the_figures():
+    """10 s estimated: 200 replicas for 400 s (8 s polling, 2 s launching) pass; a second more does not."""
+    at_bound = MINIMAL.replace("horizon = 100", "horizon = 400").replace("[bot]", "replicas = 200\n[bot]")
+    parse(tomllib.loads(at_bound))
+    message = bad(at_bound.replace("400", "401"))
+    assert "<scenario>: horizon: expected a run estimated at most 10 s of real time" in message
+    assert "200 replicas × 401 s + 0 s of strays = 80,200 instance-seconds × 100 µs" in message
+    assert "1 rollouts × 200 replicas + crashes and strays = 200 processes × 10 ms" in message
+    updates = MINIMAL.replace("horizon = 100", "horizon = 1000") + "[updates]\nstart = 0\nevery = 0.2\n"
+    assert "<scenario>: updates: expected a run estimated at most 10 s" in bad(updates)
     assert "platform.replicas: expected an integer at least 1 and at most 200, got 201" in bad(
-        at_bounds.replace("replicas = 200", "replicas = 201"))
+        at_bound.replace("replicas = 200", "replicas = 201"))
 
 
 def test_a_stray_with_a_good_entry_and_a_crash_on_a_scaled_up_replica_are_accepted():
@@ -161,7 +165,7 @@ def test_a_stray_with_a_good_entry_and_a_crash_on_a_scaled_up_replica_are_accept
     ({"policy": "naive", "events": [(0, "start"), (10, "scale", {"replicas": 100_000})]},
      "simbot_run: events[1].replicas: expected an integer at least 0 and at most 200, got 100000"),
     ({"policy": "naive", "updates_every": 0.001, "horizon": 86400},
-     "simbot_run: updates: expected at most 20000 updates"),
+     "simbot_run: updates: expected a run estimated at most 10 s of real time"),
 ])  # fmt: skip
 def test_the_plugin_keywords_are_checked_like_a_file(simbot_run, keywords: dict[str, object], message: str):
     with pytest.raises(pytest.fail.Exception) as caught:
