@@ -22,10 +22,11 @@ MAX_SECONDS = 30 * 86400.0  # the longest run a scenario may ask for; no duratio
 class ParamError(ValueError):
     """A value that does not fit its parameter: ``key``, what was ``expected``, what it ``got``."""
 
-    def __init__(self, key: str, expected: str, got: Any = ...):
+    def __init__(self, key: str, expected: str, got: Any = ..., where: str = ""):
         self.key, self.expected, self.got = key, expected, got
         shown = repr(got) if len(repr(got)) <= 80 else repr(got)[:77] + "..."
-        super().__init__(f"{key}: expected {expected}" + ("" if got is ... else f", got {shown}"))
+        head = f"{where}: " if where else ""
+        super().__init__(f"{head}{key}: expected {expected}" + ("" if got is ... else f", got {shown}"))
 
 
 @dataclass(frozen=True)
@@ -133,5 +134,8 @@ def check_policy(name: str, cls: type, params: dict[str, Any]) -> None:
     ranges = POLICY_RANGES.get(name, {})
     for key, value in params.items():
         if key not in known:
-            raise ParamError(key, f"a parameter of {name!r} ({', '.join(known)})")
-        typed(value, hints[key], key, ranges.get(key))
+            raise ParamError(key, f"a parameter of {name!r} ({', '.join(known)})", where=f"policy {name!r}")
+        try:
+            typed(value, hints[key], key, ranges.get(key))
+        except ParamError as exc:
+            raise ParamError(exc.key, exc.expected, exc.got, where=f"policy {name!r}") from None

@@ -126,9 +126,9 @@ def test_each_policy_parameter_of_the_wrong_type_is_refused(policy: str, field: 
 def test_policies_refuse_bad_parameters_outside_scenario_files_too():
     from simbot.startup import ParamError, policy
 
-    with pytest.raises(ParamError, match=r"delay: expected a number at least 0 and at most 2592000, got 'ten'"):
+    with pytest.raises(ParamError, match=r"policy .delay-probe-backoff.: delay: expected a number at least 0 and at most 2592000, got 'ten'"):
         policy("delay-probe-backoff", delay="ten")
-    with pytest.raises(ParamError, match=r"poll_timeout: expected an integer at least 0 and at most 50, got 51"):
+    with pytest.raises(ParamError, match=r"policy .naive.: poll_timeout: expected an integer at least 0 and at most 50, got 51"):
         policy("naive", poll_timeout=51)
     assert policy("delay-probe-backoff", delay=3, reset_after=None).delay == 3  # and good ones still work
 
