@@ -15,7 +15,7 @@ from typing import Any
 from ..platforms import PRESETS, Backoff, Platform
 from ..startup.params import PERIOD, SECONDS, ParamError, Range, typed
 
-MAX_REPLICAS = 200  # see docs/scenarios.md "Bounds": 200 replicas of a real bot run a deploy in ~2 s
+MAX_REPLICAS = 200  # docs/scenarios.md "Bounds": 200 real bots through a deploy take ~3 s; 400, ~5 s
 
 PLATFORM_RANGES: dict[str, Range] = {
     "replicas": Range(1, MAX_REPLICAS),
