@@ -155,7 +155,8 @@ class SimbotRunner:
         from ..matrix import settled_horizon
         from ..platforms import PRESETS
         from ..scenario import Bot, ScenarioError, parse
-        from ..scenario.files import _platform_values
+        from ..scenario.files import shape
+        from ..scenario.platform import platform_values
 
         (startup_name, startup_obj), (entry_name, entry_obj) = _import_path(startup), _import_path(entry)
         bot = {k: v for k, v in (("policy", policy), ("startup", startup_name), ("entry", entry_name)) if v is not None}
@@ -163,7 +164,7 @@ class SimbotRunner:
         if objects and len(bot) == 1 and not params:
             bot = {"policy": "naive"}  # validates the rest; the object replaces it below
         data: dict[str, Any] = {
-            "description": description, "seed": seed, "horizon": 30 * 86400 if horizon is None else horizon,
+            "description": description, "seed": seed, "horizon": horizon,
             "platform": {"preset": platform, **(overrides or {})}, "bot": {**bot, **({"params": params} if params else {})},
             "network": {"latency": list(latency), "drop": drop},
             "store": {"latency": list(store_latency), "outages": [list(w) for w in store_outages]},
@@ -171,6 +172,12 @@ class SimbotRunner:
             "updates": {"at": list(updates_at), **({"every": updates_every} if updates_every else {})},
         }  # fmt: skip
         try:
+            if horizon is None:  # derived from the validated platform and events, then everything is checked with it
+                s = shape(data, source="simbot_run")
+                p = dataclasses.replace(PRESETS[s.platform], **platform_values(s.platform_overrides))
+                last = max([0.0, *(e.at + e.params.get("seconds", 0) for e in s.events),
+                            *(e.params["until"] for e in s.events if e.params.get("until") is not None)])  # fmt: skip
+                data["horizon"] = settled_horizon(p, last)
             s = parse(data, source="simbot_run")
         except ScenarioError as exc:
             problem = str(exc)
@@ -180,11 +187,6 @@ class SimbotRunner:
             pytest.fail(problem, pytrace=False)
         if objects:  # not importable by name: the scenario runs the object itself
             s = dataclasses.replace(s, bot=Bot(policy=None, startup=startup_obj, entry=entry_obj))  # type: ignore[arg-type]
-        if horizon is None:
-            p = dataclasses.replace(PRESETS[s.platform], **_platform_values(s.platform_overrides))
-            last = max([0.0, *(e.at + e.params.get("seconds", 0) for e in s.events),
-                        *(e.params["until"] for e in s.events if e.params.get("until") is not None)])  # fmt: skip
-            s = dataclasses.replace(s, horizon=settled_horizon(p, last))
         return s
 
     def replay(self, scenario: Any) -> SimulationResult:

@@ -7,7 +7,9 @@ Writing a scenario and loading it back gives the same scenario.
 
 from __future__ import annotations
 
-import dataclasses
+import math
+import os
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,13 @@ import tomli_w
 
 from ..check import CHECKS
 from ..platforms import PRESETS, Platform
+from ..startup.params import MAX_SECONDS, ParamError, plain
+from .limits import MAX_UPDATE_TIMES, check_budget, check_event_param, check_replicas
 from .model import EVENT_KINDS, OUTCOMES, REQUIRED, Bot, Event, Scenario, Updates
+from .platform import checked_platform, overridable
+
+MAX_FILE_BYTES = 1 << 20  # a scenario is a page of TOML; anything near this is not one
+SET_PER_INSTANCE = ("lock_dir", "store", "owner")  # the simulation gives each instance its own
 
 TOP_LEVEL = {"description", "seed", "horizon", "platform", "bot", "network", "store", "events", "updates", "expect"}
 
@@ -42,54 +50,81 @@ class _Reader:
                 raise self.fail(f"{key}.{name}", f"one of {', '.join(sorted(allowed))}")
         return value
 
-    def number(self, value: Any, key: str, *, low: float = 0.0, high: float | None = None) -> float:
+    def number(self, value: Any, key: str, *, low: float = 0.0, high: float = MAX_SECONDS) -> float:
+        """A finite number in [low, high]: NaN and infinities are refused everywhere."""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(key, "a number", value)
-        if value < low or (high is not None and value > high):
-            bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
-            raise self.fail(key, f"a number {bound}", value)
+        finite = isinstance(value, int) or math.isfinite(value)
+        if not finite or not low <= value <= high:
+            what = "a number" if finite else "a finite number"
+            raise self.fail(key, f"{what} between {plain(low)} and {plain(high)}", value)
         return float(value)
 
-    def pair(self, value: Any, key: str) -> tuple[float, float]:
-        if not isinstance(value, list) or len(value) != 2:
+    def pair(self, value: Any, key: str, high: float = MAX_SECONDS) -> tuple[float, float]:
+        if not isinstance(value, list | tuple) or len(value) != 2:
             raise self.fail(key, "[low, high] in seconds", value)
-        low, high = (self.number(v, key) for v in value)
-        if low > high:
+        low, top = (self.number(v, key, high=high) for v in value)
+        if low > top:
             raise self.fail(key, "[low, high] with low <= high", value)
-        return low, high
+        return low, top
+
+    def param(self, error: ParamError, prefix: str = "") -> ScenarioError:
+        return self.fail(prefix + error.key, error.expected, error.got if error.got is not ... else REQUIRED)
 
 
 def parse(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
-    """A validated Scenario from parsed TOML."""
+    """A validated Scenario from parsed TOML: every value typed, finite and in range, every entry importable,
+    the run bounded (``limits``)."""
+    return _parse(data, source, budget=True)
+
+
+def shape(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """What ``parse`` gives for the file with the longest horizon, no updates and no run-size bounds.
+
+    For a caller that derives the horizon from the platform and the events (the pytest
+    plugin) and then parses again, with every check, at that horizon.
+    """
+    probe = {**data, "horizon": MAX_SECONDS, "updates": {}}
+    return _parse(probe, source, budget=False)
+
+
+def _parse(data: dict[str, Any], source: str, *, budget: bool) -> Scenario:
     r = _Reader(source)
+    if not isinstance(data, dict):
+        raise r.fail("(top level)", "a table of scenario keys", data)
     for key in data:
         if key not in TOP_LEVEL:
             raise r.fail(key, f"one of the keys {', '.join(sorted(TOP_LEVEL))}")
     seed = data.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise r.fail("seed", "a non-negative integer", seed)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise r.fail("seed", "a non-negative 64-bit integer", seed)
     if "horizon" not in data:
         raise r.fail("horizon", "the run's length in virtual seconds")
-    horizon = r.number(data["horizon"], "horizon", low=1.0, high=30 * 86400.0)
-    platform, overrides = _platform(r, data)
+    horizon = r.number(data["horizon"], "horizon", low=1.0)
+    name, overrides, platform = _platform(r, data)
     bot = _bot(r, data)
     network = r.table(data, "network", {"latency", "drop"})
     store = r.table(data, "store", {"latency", "outages"})
     outages = store.get("outages", [])
     if not isinstance(outages, list):
         raise r.fail("store.outages", "a list of [start, end] windows", outages)
+    events = _events(r, data.get("events", []), horizon)
+    check_replicas(events, platform, r.fail)
+    updates = _updates(r, data, horizon)
+    if budget:
+        check_budget(events, platform, horizon, _update_count(updates, horizon), r.fail)
     return Scenario(
         seed=seed,
         horizon=horizon,
-        platform=platform,
+        platform=name,
         platform_overrides=overrides,
         bot=bot,
-        latency=r.pair(network.get("latency", [0.0, 0.0]), "network.latency"),
+        latency=r.pair(network.get("latency", [0.0, 0.0]), "network.latency", high=horizon),
         drop=r.number(network.get("drop", 0.0), "network.drop", high=1.0),
-        store_latency=r.pair(store.get("latency", [0.0, 0.0]), "store.latency"),
-        store_outages=tuple(r.pair(w, f"store.outages[{i}]") for i, w in enumerate(outages)),
-        events=_events(r, data.get("events", []), horizon),
-        updates=_updates(r, data),
+        store_latency=r.pair(store.get("latency", [0.0, 0.0]), "store.latency", high=horizon),
+        store_outages=tuple(r.pair(w, f"store.outages[{i}]", high=horizon) for i, w in enumerate(outages)),
+        events=events,
+        updates=updates,
         expect=_expect(r, data),
         description=_text(r, data, "description"),
     )
@@ -102,28 +137,17 @@ def _text(r: _Reader, data: dict[str, Any], key: str) -> str:
     return value
 
 
-def _platform(r: _Reader, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    table = r.table(data, "platform", {"preset", *Platform.field_names()} - {"name", "source"})
+def _platform(r: _Reader, data: dict[str, Any]) -> tuple[str, dict[str, Any], Platform]:
+    table = r.table(data, "platform", {"preset", *overridable()})
     name = table.get("preset")
-    if name not in PRESETS:
+    if not isinstance(name, str) or name not in PRESETS:
         raise r.fail("platform.preset", f"one of {', '.join(sorted(PRESETS))}", name)
     overrides = {k: v for k, v in table.items() if k != "preset"}
     try:
-        dataclasses.replace(PRESETS[name], **_platform_values(overrides))
-    except (TypeError, ValueError) as exc:
-        raise r.fail("platform", f"valid overrides of {name!r} ({exc})") from None
-    return name, overrides
-
-
-def _platform_values(overrides: dict[str, Any]) -> dict[str, Any]:
-    from ..platforms import Backoff
-
-    values = dict(overrides)
-    if "grace_bounds" in values:
-        values["grace_bounds"] = tuple(values["grace_bounds"])
-    if "backoff" in values:
-        values["backoff"] = Backoff(**{k: tuple(v) if k == "schedule" else v for k, v in values["backoff"].items()})
-    return values
+        platform = checked_platform(name, overrides)
+    except ParamError as exc:
+        raise r.param(exc) from None
+    return name, overrides, platform
 
 
 def _bot(r: _Reader, data: dict[str, Any]) -> Bot:
@@ -139,32 +163,46 @@ def _bot(r: _Reader, data: dict[str, Any]) -> Bot:
         from ..startup import POLICIES, MemoryStore
         from ..startup import policy as make
 
-        if policy not in POLICIES:
+        if not isinstance(policy, str) or policy not in POLICIES:
             raise r.fail("bot.policy", f"one of {', '.join(POLICIES)}", policy)
+        for name in SET_PER_INSTANCE:
+            if name in params:
+                raise r.fail(f"bot.params.{name}", "no value: the simulation gives each instance its own "
+                                                   "(a host-local lock directory, the shared lease store, its name)")  # fmt: skip
         trial = {"store": MemoryStore(), **params} if policy == "lease" else params
         try:
             make(policy, **trial)
+        except ParamError as exc:
+            raise r.param(exc, "bot.params.") from None
         except ValueError as exc:
             raise r.fail("bot.params", f"parameters of {policy!r} ({exc})") from None
     else:
         key, value = ("bot.startup", startup) if startup is not None else ("bot.entry", entry)
-        if not isinstance(value, str) or value.count(":") != 1:
-            raise r.fail(key, "'package.module:function'", value)
-        from ..sim.entry import load as load_entry
-
-        try:
-            load_entry(value)
-        except ValueError as exc:
-            raise r.fail(key, f"an importable async function ({exc})") from None
+        _entry(r, key, value)
         if params:
             raise r.fail("bot.params", f"no parameters: they are for bot.policy, not {key}")
     return Bot(policy=policy, entry=entry, params=params, startup=startup)
 
 
+def _entry(r: _Reader, key: str, value: Any) -> None:
+    """Import it now: a typo found when the run starts would crash every instance, quietly."""
+    if not isinstance(value, str) or value.count(":") != 1:
+        raise r.fail(key, "'package.module:function'", value)
+    from ..sim.entry import load as load_entry
+
+    try:
+        load_entry(value)
+    except ValueError as exc:
+        raise r.fail(key, f"an importable async function ({exc})") from None
+    except Exception as exc:  # importing runs the module's code; whatever it raises, the file named it
+        raise r.fail(key, f"a module that imports cleanly ({type(exc).__name__}: {exc})") from None
+
+
 def _events(r: _Reader, raw: Any, horizon: float) -> tuple[Event, ...]:
     if not isinstance(raw, list):
         raise r.fail("events", "a list of [[events]] tables", raw)
-    events = []
+    events: list[Event] = []
+    strays: dict[str, int] = {}  # name -> its event: every process needs its own name
     for i, item in enumerate(raw):
         key = f"events[{i}]"
         if not isinstance(item, dict):
@@ -183,28 +221,43 @@ def _events(r: _Reader, raw: Any, horizon: float) -> tuple[Event, ...]:
             if name not in spec:
                 allowed = ", ".join(["at", "kind", *spec])
                 raise r.fail(f"{key}.{name}", f"a parameter of a {kind!r} event ({allowed})")
-            types, _ = spec[name]
-            if isinstance(value, bool) or not isinstance(value, types):
-                raise r.fail(f"{key}.{name}", "a number" if types == (int, float) else f"a {types.__name__}", value)  # type: ignore[union-attr]
+            try:
+                check_event_param(kind, name, value, f"{key}.{name}", at, horizon)
+            except ParamError as exc:
+                raise r.param(exc) from None
             params[name] = value
         for name, (_, default) in spec.items():
             if default is REQUIRED and name not in params:
                 raise r.fail(f"{key}.{name}", f"a value (a {kind!r} event needs it)")
+        if kind == "stray":
+            _entry(r, f"{key}.entry", params.get("entry", spec["entry"][1]))
+            stray = params.get("name", spec["name"][1])
+            if stray in strays:
+                raise r.fail(f"{key}.name", f"a name no other stray has (events[{strays[stray]}] is {stray!r})", stray)
+            strays[stray] = i
         events.append(Event(at, kind, params))
     return tuple(events)
 
 
-def _updates(r: _Reader, data: dict[str, Any]) -> Updates:
+def _updates(r: _Reader, data: dict[str, Any], horizon: float) -> Updates:
     table = r.table(data, "updates", {"every", "start", "at"})
     every = table.get("every")
     at = table.get("at", [])
     if not isinstance(at, list):
         raise r.fail("updates.at", "a list of virtual times", at)
+    if len(at) > MAX_UPDATE_TIMES:  # before reading each: the count alone is the error
+        raise r.fail("updates.at", f"at most {MAX_UPDATE_TIMES} times (~1 ms of real time each)", f"{len(at)} times")
     return Updates(
-        every=None if every is None else r.number(every, "updates.every", low=0.001),
-        start=r.number(table.get("start", 5.0), "updates.start"),
-        at=tuple(r.number(t, f"updates.at[{i}]") for i, t in enumerate(at)),
+        every=None if every is None else r.number(every, "updates.every", low=0.001, high=horizon),
+        start=r.number(table.get("start", 5.0), "updates.start", high=horizon),
+        at=tuple(r.number(t, f"updates.at[{i}]", high=horizon) for i, t in enumerate(at)),
     )
+
+
+def _update_count(u: Updates, horizon: float) -> int:
+    """How many updates ``simulate`` pushes: the ``every`` series before the horizon, plus ``at``."""
+    series = 0 if not u.every or u.start >= horizon else math.ceil((horizon - u.start) / u.every)
+    return series + len(set(u.at))
 
 
 def _expect(r: _Reader, data: dict[str, Any]) -> dict[str, str]:
@@ -219,14 +272,47 @@ def load(path: str | Path) -> Scenario:
     """Read and validate a scenario file."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read it ({exc})") from None
+        data = tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
     return parse(data, str(path))
+
+
+def read_text(path: Path) -> str:
+    """The file's text, read only if it is a regular file of at most MAX_FILE_BYTES.
+
+    Opened non-blocking and checked on the open descriptor, so a FIFO, a device
+    (/dev/zero), a directory or a file swapped for one of them is refused, never waited on.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{path}: a directory, not a scenario file") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ScenarioError(f"{path}: a directory, not a scenario file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ScenarioError(f"{path}: not a regular file (a FIFO, socket or device); expected a TOML file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"{path}: {info.st_size} bytes; expected a scenario file of at most "
+                                f"{MAX_FILE_BYTES} bytes (1 MiB)")  # fmt: skip
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_FILE_BYTES:  # it grew after the check
+        raise ScenarioError(f"{path}: expected a scenario file of at most {MAX_FILE_BYTES} bytes (1 MiB)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text ({exc})") from None
 
 
 def to_toml(s: Scenario) -> str:

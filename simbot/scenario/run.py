@@ -15,8 +15,8 @@ from ..sim.network import Network
 from ..sim.simulation import Simulation
 from ..sim.trace import Trace
 from ..startup import MemoryStore
-from .files import _platform_values
 from .model import Event, Scenario
+from .platform import platform_values as _platform_values
 
 
 def simulate(s: Scenario) -> Trace:

@@ -13,6 +13,7 @@ from .incident import DelayProbeBackoff
 from .lease import LeasePolicy
 from .lock import HostLock
 from .naive import ExitOnConflict, Naive
+from .params import ParamError, check_policy
 from .stores import FileStore, LeaseStore, MemoryStore, StoreUnavailable
 
 POLICIES: dict[str, type] = {
@@ -29,6 +30,7 @@ def policy(name: str, **params: Any) -> Startup:
         cls = POLICIES[name]
     except KeyError:
         raise ValueError(f"unknown start-up policy {name!r}; expected one of: {', '.join(POLICIES)}") from None
+    check_policy(name, cls, params)  # a ParamError (a ValueError) naming the parameter and its type or range
     try:
         return cls(**params)  # type: ignore[no-any-return]
     except TypeError as exc:
@@ -37,5 +39,5 @@ def policy(name: str, **params: Any) -> Startup:
 
 __all__ = [
     "POLICIES", "DelayProbeBackoff", "ExitOnConflict", "FileStore", "HostLock", "LeasePolicy", "LeaseStore",
-    "MemoryStore", "Naive", "Startup", "StoreUnavailable", "policy", "run",
+    "MemoryStore", "Naive", "ParamError", "Startup", "StoreUnavailable", "policy", "run",
 ]

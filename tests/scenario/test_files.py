@@ -53,7 +53,7 @@ def test_a_rich_scenario_round_trips():
         (MINIMAL + "colour = 1\n", "<scenario>: bot.colour: expected one of entry, params, policy"),
         (MINIMAL.replace('policy = "naive"', 'policy = "yolo"'), "bot.policy: expected one of naive"),
         (MINIMAL.replace('policy = "naive"', 'entry = "nocolon"'), "bot.entry: expected 'package.module:function'"),
-        (MINIMAL + "[bot.params]\nttl = 1\n", "bot.params: expected parameters of 'naive'"),
+        (MINIMAL + "[bot.params]\nttl = 1\n", "bot.params.ttl: expected a parameter of 'naive' (poll_timeout)"),
         (MINIMAL + '[[events]]\nat = 5\nkind = "explode"\n', "events[0].kind: expected one of start, deploy"),
         (MINIMAL + '[[events]]\nkind = "deploy"\n', "events[0].at: expected the event's virtual time"),
         (MINIMAL + '[[events]]\nat = 500\nkind = "deploy"\n', "events[0].at: expected a number between 0 and 100"),
@@ -63,7 +63,7 @@ def test_a_rich_scenario_round_trips():
         (MINIMAL + "[network]\ndrop = 2\n", "network.drop: expected a number between 0 and 1"),
         (MINIMAL + '[expect]\nliveness = "maybe"\n', "expect.liveness: expected one of pass, fail, inconclusive"),
         (MINIMAL + '[expect]\nhappiness = "pass"\n', "expect.happiness: expected one of"),
-        (MINIMAL.replace('preset = "render_worker"', 'preset = "render_worker"\ngrace = 500'), "platform: expected valid overrides"),
+        (MINIMAL.replace('preset = "render_worker"', 'preset = "render_worker"\ngrace = 500'), "platform.grace: expected grace (500 s) within grace_bounds (1 to 300 s)"),
     ],
 )  # fmt: skip
 def test_bad_files_get_an_error_naming_the_key_and_what_was_expected(text: str, message: str):
