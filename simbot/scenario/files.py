@@ -74,10 +74,13 @@ def parse(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
     platform, overrides = _platform(r, data)
     bot = _bot(r, data)
     network = r.table(data, "network", {"latency", "drop"})
-    store = r.table(data, "store", {"latency", "outages"})
+    store = r.table(data, "store", {"latency", "outages", "wipes"})
     outages = store.get("outages", [])
     if not isinstance(outages, list):
         raise r.fail("store.outages", "a list of [start, end] windows", outages)
+    wipes = store.get("wipes", [])
+    if not isinstance(wipes, list):
+        raise r.fail("store.wipes", "a list of times at which the store restarts empty", wipes)
     return Scenario(
         seed=seed,
         horizon=horizon,
@@ -88,6 +91,7 @@ def parse(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
         drop=r.number(network.get("drop", 0.0), "network.drop", high=1.0),
         store_latency=r.pair(store.get("latency", [0.0, 0.0]), "store.latency"),
         store_outages=tuple(r.pair(w, f"store.outages[{i}]") for i, w in enumerate(outages)),
+        store_wipes=tuple(r.number(t, f"store.wipes[{i}]", high=horizon) for i, t in enumerate(wipes)),
         events=_events(r, data.get("events", []), horizon),
         updates=_updates(r, data),
         expect=_expect(r, data),
@@ -244,6 +248,8 @@ def to_toml(s: Scenario) -> str:
     data["bot"] = bot
     data["network"] = {"latency": list(s.latency), "drop": s.drop}
     data["store"] = {"latency": list(s.store_latency), "outages": [list(w) for w in s.store_outages]}
+    if s.store_wipes:
+        data["store"]["wipes"] = list(s.store_wipes)
     data["updates"] = {"start": s.updates.start, "at": list(s.updates.at)}
     if s.updates.every is not None:
         data["updates"]["every"] = s.updates.every
