@@ -87,13 +87,11 @@ class LeasePolicy:
             return
         await app.start()
         offset: int | None = None  # kept across holds: a re-acquired lease must not refetch what we handled
-        quiet_until = float("-inf")  # kept too: re-acquiring our own record does not end a wait
         try:
             while not stop.is_set():
-                holding = await self._acquire(stop, quiet_until)
+                holding = await self._acquire(stop)
                 if holding is None:
                     break
-                quiet_until = holding.quiet_until
                 offset = await self._hold(app, holding, stop, offset)
         finally:
             await shut_down(app)
@@ -109,15 +107,16 @@ class LeasePolicy:
             log.warning("lease store did not answer (%s): not polling until it does", str(exc) or "timeout")
             return None
 
-    async def _acquire(self, stop: asyncio.Event, quiet_until: float) -> _Holding | None:
+    async def _acquire(self, stop: asyncio.Event) -> _Holding | None:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             sent = loop.time()
             grant = await self._store(self.store.acquire(self.key, self.owner, self.ttl))
             if grant:
                 log.info("%s holds the lease until %.3f", self.owner, sent + self.ttl)
-                if grant is not Grant.CLEAN:
-                    quiet_until = max(quiet_until, loop.time() + self.ttl)
+                quiet_until = float("-inf")
+                if grant is not Grant.CLEAN:  # a record made after a data loss expires only after this
+                    quiet_until = loop.time() + self.ttl
                     log.warning("%s: the store had no record of the lease (first use, or it lost its data); "
                                 "no getUpdates until %.3f, when any earlier holder's lease is over",
                                 self.owner, quiet_until)  # fmt: skip

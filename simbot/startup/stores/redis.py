@@ -5,8 +5,12 @@ compared and changed in one script, so a lease that expired and was taken by
 someone else is never extended or ended by the old holder. An ended lease keeps
 its record (Redis drops it ``remember`` seconds later), so ``acquire`` can say
 whether it found one: no record means first use or a Redis that lost its data
-(see ``Grant``). Persistence (AOF/RDB) does not remove that case: a crash loses the
-last second of writes, a failover the replica's lag.
+(see ``Grant``). Persistence (AOF/RDB) does not remove that case, it makes it worse:
+a Redis restarted from a file that missed the last writes brings back an *older*
+record, which may say "expired" while its holder, renewed since, still polls. So a
+grant from a Redis that started less than one TTL ago (``uptime_in_seconds``, read
+in the same MULTI as the grant) counts as fresh too. A failover to a replica that
+lagged is not detected: the replica's uptime is old (see docs/startup.md).
 """
 
 from __future__ import annotations
@@ -46,7 +50,22 @@ class RedisStore:
             raise StoreUnavailable(f"redis: {exc}") from exc
 
     async def acquire(self, key: str, owner: str, ttl: float) -> Grant:
-        return Grant(await self._run(ACQUIRE, key, owner, int(ttl * 1000), self.remember_ms))
+        try:
+            async with self.client.pipeline(transaction=True) as atomic:  # one server answers both
+                atomic.info("server")
+                atomic.eval(ACQUIRE, 1, self.prefix + key, owner, int(ttl * 1000), self.remember_ms)
+                server, answer = await atomic.execute()
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
+        grant = Grant(answer)
+        if grant is Grant.CLEAN and self.restarted_within(server, ttl):
+            return Grant.FRESH  # its records may have come back older than they were
+        return grant
+
+    @staticmethod
+    def restarted_within(server: dict[str, object], ttl: float) -> bool:
+        """Whether the server (``INFO server``) may have started less than ``ttl`` seconds ago."""
+        return int(server["uptime_in_seconds"]) < ttl  # type: ignore[call-overload]
 
     async def renew(self, key: str, owner: str, ttl: float) -> bool:
         return bool(await self._run(RENEW, key, owner, int(ttl * 1000), self.remember_ms))
