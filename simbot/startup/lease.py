@@ -26,14 +26,18 @@ The safety argument, with the traps of telegram-bot-api.md in mind:
   ran from a request sent before the loss, so it is over by then. The lease is held
   and renewed meanwhile, and released at the end only once that wait is over (a
   release writes "ended" into the record, which a successor then trusts). A store
-  that answers a plain ``True`` is treated as fresh. Cost: one TTL at the very
-  first start, and after a loss; handovers and expiries stay as fast as before.
+  that answers a plain ``True`` is treated as fresh. A record written after a loss
+  expires only after that wait, so an expired record is always trusted. Cost: one
+  TTL at the very first start, and after a loss; handovers and expiries stay as
+  fast as before.
 
 Assumptions it cannot remove (Telegram offers no fencing token): the process is not
 paused for longer than ``margin`` between computing a poll's timeout and the poll
 reaching Telegram; clocks tick at the same rate; nobody polls without the lease (a
 stray laptop will still conflict); delivery across a holder change is at least
-once (a holder that loses the store cannot confirm its last batch).
+once (a holder that loses the store cannot confirm its last batch); a store does not
+bring back a record older than one it answered while its holder still renews (a
+Redis failover to a lagging replica can; a loss or a restart is detected).
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
 from simbot.check import judge
@@ -71,3 +73,13 @@ def test_lease_keeps_one_poller_when_its_store_restarts_empty_mid_deploy(platfor
     assert verdict.outcome("single_poller") == "pass", verdict.describe()
     assert verdict.outcome("liveness") == "pass", verdict.describe()
     assert verdict.outcome("lost_updates") == "pass", verdict.describe()
+
+
+def test_store_wipes_round_trip_through_a_scenario_file_and_bad_ones_are_named():
+    from simbot.scenario.files import ScenarioError, parse, to_toml
+
+    scenario = Scenario(seed=0, horizon=100, platform="render_worker", store_wipes=(30.0, 75.5))
+    assert parse(tomllib.loads(to_toml(scenario))).store_wipes == (30.0, 75.5)
+    with pytest.raises(ScenarioError, match=r"store\.wipes\[1\]"):
+        parse({"horizon": 100, "platform": {"preset": "render_worker"}, "bot": {"policy": "lease"},
+               "store": {"wipes": [1, "soon"]}})
