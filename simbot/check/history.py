@@ -15,7 +15,7 @@ from typing import Any
 from ..sim.trace import Trace
 
 PLATFORM_EVENTS = ("start", "deploy", "cutover", "restart", "crash", "stop", "kill", "signal", "restart_scheduled",
-                   "stray_start", "stray_stop", "pause", "resume", "webhook", "outage", "store_outage")  # fmt: skip
+                   "stray_start", "stray_stop", "pause", "resume", "webhook", "outage", "store_outage", "store_wipe")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from ..platforms import PRESETS, Platform
 from ..scenario import Bot, Event, Scenario, Updates
 
 # What a start-up policy is expected to survive: the platform's own actions and the weather.
-DEFAULT_FAULTS = ("deploy", "restart", "crash", "pause", "telegram_outage", "latency", "drop", "store")
+DEFAULT_FAULTS = ("deploy", "restart", "crash", "pause", "telegram_outage", "latency", "drop", "store", "store_wipe")
 # Outside every policy's stated assumptions (docs/startup.md): a poller nobody controls, and a
 # process frozen between computing a poll and sending it. Ask for them with ``faults``.
 EXTRA_FAULTS = ("stray", "pause_before_poll")
@@ -110,6 +110,7 @@ def _weather(faults: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
         "drop": st.none() | st.sampled_from([0.01, 0.05]) if "drop" in faults else off,
         "store_latency": st.none() | st.sampled_from([0.005, 0.05, 0.5]) if "store" in faults else off,
         "store_outage": (st.none() | st.tuples(st.integers(0, 24), st.integers(1, 6))) if "store" in faults else off,
+        "store_wipe": st.none() | st.integers(0, 24) if "store_wipe" in faults else off,  # restarts empty
     })  # fmt: skip
 
 
@@ -124,9 +125,10 @@ def _assemble(preset: Platform, bot: Bot, seed: int, overrides: dict[str, float]
     platform = dataclasses.replace(preset, **overrides)
     outage = weather["store_outage"]
     outages = ((FIRST_EVENT + outage[0] * STEP, FIRST_EVENT + outage[0] * STEP + outage[1] * STEP),) if outage else ()
+    wipes = () if weather["store_wipe"] is None else (FIRST_EVENT + weather["store_wipe"] * STEP,)
     return Scenario(
         seed=seed,
-        horizon=max(horizon_for(platform, tuple(events)), max((w[1] for w in outages), default=0.0) + SETTLE),
+        horizon=max(horizon_for(platform, tuple(events)), max((*(w[1] for w in outages), *wipes), default=0.0) + SETTLE),
         platform=preset.name,
         platform_overrides=overrides,
         bot=bot,
@@ -134,6 +136,7 @@ def _assemble(preset: Platform, bot: Bot, seed: int, overrides: dict[str, float]
         drop=weather["drop"] or 0.0,
         store_latency=(0.0, weather["store_latency"]) if weather["store_latency"] else (0.0, 0.0),
         store_outages=outages,
+        store_wipes=wipes,
         events=(Event(0.0, "start"), *events),
         updates=Updates(every=UPDATE_EVERY, start=5.0),
     )

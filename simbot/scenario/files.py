@@ -104,10 +104,13 @@ def _parse(data: dict[str, Any], source: str, *, budget: bool) -> Scenario:
     name, overrides, platform = _platform(r, data)
     bot = _bot(r, data)
     network = r.table(data, "network", {"latency", "drop"})
-    store = r.table(data, "store", {"latency", "outages"})
+    store = r.table(data, "store", {"latency", "outages", "wipes"})
     outages = store.get("outages", [])
     if not isinstance(outages, list):
         raise r.fail("store.outages", "a list of [start, end] windows", outages)
+    wipes = store.get("wipes", [])
+    if not isinstance(wipes, list):
+        raise r.fail("store.wipes", "a list of times at which the store restarts empty", wipes)
     events = _events(r, data.get("events", []), horizon)
     check_replicas(events, platform, r.fail)
     updates = _updates(r, data, horizon)
@@ -123,6 +126,7 @@ def _parse(data: dict[str, Any], source: str, *, budget: bool) -> Scenario:
         drop=r.number(network.get("drop", 0.0), "network.drop", high=1.0),
         store_latency=r.pair(store.get("latency", [0.0, 0.0]), "store.latency", high=horizon),
         store_outages=tuple(r.pair(w, f"store.outages[{i}]", high=horizon) for i, w in enumerate(outages)),
+        store_wipes=tuple(r.number(t, f"store.wipes[{i}]", high=horizon) for i, t in enumerate(wipes)),
         events=events,
         updates=updates,
         expect=_expect(r, data),
@@ -330,6 +334,8 @@ def to_toml(s: Scenario) -> str:
     data["bot"] = bot
     data["network"] = {"latency": list(s.latency), "drop": s.drop}
     data["store"] = {"latency": list(s.store_latency), "outages": [list(w) for w in s.store_outages]}
+    if s.store_wipes:
+        data["store"]["wipes"] = list(s.store_wipes)
     data["updates"] = {"start": s.updates.start, "at": list(s.updates.at)}
     if s.updates.every is not None:
         data["updates"]["every"] = s.updates.every

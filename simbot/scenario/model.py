@@ -67,6 +67,7 @@ class Scenario:
     drop: float = 0.0
     store_latency: tuple[float, float] = (0.0, 0.0)
     store_outages: tuple[tuple[float, float], ...] = ()
+    store_wipes: tuple[float, ...] = ()  # the lease store restarts empty at these times
     events: tuple[Event, ...] = ()
     updates: Updates = field(default_factory=Updates)
     expect: dict[str, str] = field(default_factory=dict)

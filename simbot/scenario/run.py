@@ -22,12 +22,15 @@ from .platform import platform_values as _platform_values
 def simulate(s: Scenario) -> Trace:
     platform = dataclasses.replace(PRESETS[s.platform], **_platform_values(s.platform_overrides))
     sim = Simulation(seed=s.seed, horizon=s.horizon, network=Network(s.latency, s.drop))
-    sim.shared["lease_store"] = MemoryStore(latency=s.store_latency, outages=list(s.store_outages), seed=s.seed)
+    sim.shared["lease_store"] = MemoryStore(latency=s.store_latency, outages=list(s.store_outages),
+                                            wipes=list(s.store_wipes), seed=s.seed)  # fmt: skip
     entry = (with_policy(s.bot.policy, **s.bot.params) if s.bot.policy
              else with_startup(s.bot.startup) if s.bot.startup else s.bot.entry)  # fmt: skip
     service = Service(sim, platform, entry)  # type: ignore[arg-type]
     for start, end in s.store_outages:
         sim.at(start, lambda seconds=end - start: sim.record("store_outage", None, seconds=seconds))
+    for at in s.store_wipes:
+        sim.at(at, lambda: sim.record("store_wipe", None))
     if not any(e.kind == "start" for e in s.events):
         sim.at(0.0, service.start)
     for event in s.events:

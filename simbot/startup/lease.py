@@ -18,12 +18,26 @@ The safety argument, with the traps of telegram-bot-api.md in mind:
 - A store that is slow or down is not an answer: the holder stops polling before
   its validity runs out, logs why, and tries to acquire again. Safety before
   liveness.
+- A store that lost its data (restarted empty, flushed, failed over to a replica
+  that lagged) grants a lease its previous holder still believes it holds. So an
+  ended lease keeps its record, and a grant over *no record* (``Grant.FRESH``: the
+  key was never used, or the store lost it) is followed by one full TTL, measured
+  from the grant's answer, without any getUpdates: every earlier holder's validity
+  ran from a request sent before the loss, so it is over by then. The lease is held
+  and renewed meanwhile, and released at the end only once that wait is over (a
+  release writes "ended" into the record, which a successor then trusts). A store
+  that answers a plain ``True`` is treated as fresh. A record written after a loss
+  expires only after that wait, so an expired record is always trusted. Cost: one
+  TTL at the very first start, and after a loss; handovers and expiries stay as
+  fast as before.
 
 Assumptions it cannot remove (Telegram offers no fencing token): the process is not
 paused for longer than ``margin`` between computing a poll's timeout and the poll
 reaching Telegram; clocks tick at the same rate; nobody polls without the lease (a
 stray laptop will still conflict); delivery across a holder change is at least
-once (a holder that loses the store cannot confirm its last batch).
+once (a holder that loses the store cannot confirm its last batch); a store does not
+bring back a record older than one it answered while its holder still renews (a
+Redis failover to a lagging replica can; a loss or a restart is detected).
 """
 
 from __future__ import annotations
@@ -38,7 +52,7 @@ from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from .base import first, log, shut_down, stop_event
-from .stores.base import LeaseStore, StoreUnavailable
+from .stores.base import Grant, LeaseStore, StoreUnavailable
 
 MIN_POLL_TIMEOUT = 3  # below this the server's anti-spin rule may raise it anyway
 
@@ -46,6 +60,7 @@ MIN_POLL_TIMEOUT = 3  # below this the server's anti-spin rule may raise it anyw
 @dataclass
 class _Holding:
     valid_until: float
+    quiet_until: float  # no getUpdates before this: someone from before a store's data loss may still poll
     changed: asyncio.Event = field(default_factory=asyncio.Event)  # renewed, or lost
     lost: bool = False
 
@@ -87,10 +102,11 @@ class LeasePolicy:
 
     # -- the lease -------------------------------------------------------------
 
-    async def _store(self, call) -> bool | None:  # type: ignore[no-untyped-def]
+    async def _store(self, call) -> Grant | bool | None:  # type: ignore[no-untyped-def]
         """A store call within ``store_timeout``; None if the store did not answer."""
         try:
-            return bool(await asyncio.wait_for(call, self.store_timeout))
+            answer = await asyncio.wait_for(call, self.store_timeout)
+            return answer if isinstance(answer, Grant) else bool(answer)
         except (StoreUnavailable, TimeoutError) as exc:
             log.warning("lease store did not answer (%s): not polling until it does", str(exc) or "timeout")
             return None
@@ -99,9 +115,16 @@ class LeasePolicy:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             sent = loop.time()
-            if await self._store(self.store.acquire(self.key, self.owner, self.ttl)):
+            grant = await self._store(self.store.acquire(self.key, self.owner, self.ttl))
+            if grant:
                 log.info("%s holds the lease until %.3f", self.owner, sent + self.ttl)
-                return _Holding(sent + self.ttl)
+                quiet_until = float("-inf")
+                if grant is not Grant.CLEAN:  # a record made after a data loss expires only after this
+                    quiet_until = loop.time() + self.ttl
+                    log.warning("%s: the store had no record of the lease (first use, or it lost its data); "
+                                "no getUpdates until %.3f, when any earlier holder's lease is over",
+                                self.owner, quiet_until)  # fmt: skip
+                return _Holding(sent + self.ttl, quiet_until)
             await first(stop.wait(), timeout=self.retry_every)
         return None
 
@@ -129,6 +152,8 @@ class LeasePolicy:
         try:
             while not stop.is_set() and not holding.lost and not await self._clear_webhook(app):
                 await first(stop.wait(), timeout=1)
+            while not stop.is_set() and not holding.lost and loop.time() < holding.quiet_until:
+                await first(stop.wait(), _until_lost(holding), timeout=holding.quiet_until - loop.time())
             while not stop.is_set() and not holding.lost:
                 room = holding.valid_until - self.margin - loop.time()
                 timeout = int(min(self.poll_timeout, room))
@@ -174,8 +199,8 @@ class LeasePolicy:
         finally:
             await self._confirm_before_leaving(app, holding, offset, seen)
             renewer.cancel()
-            if loop.time() < holding.valid_until - self.margin and not holding.lost:
-                await self._store(self.store.release(self.key, self.owner))
+            if holding.quiet_until <= loop.time() < holding.valid_until - self.margin and not holding.lost:
+                await self._store(self.store.release(self.key, self.owner))  # "ended": trusted by the next holder
                 log.info("%s released the lease", self.owner)
         return offset
 
@@ -190,6 +215,9 @@ class LeasePolicy:
             if room <= 0:
                 log.warning("could not confirm the last batch before the lease ended: it will be delivered again")
                 return
+            if now < holding.quiet_until:  # a getUpdates now could kick a holder from before a data loss
+                await asyncio.sleep(min(room, holding.quiet_until - now))
+                continue
             if not seen.bump_free(offset, now, room, self.margin):
                 await asyncio.sleep(min(room, seen.at + MIN_POLL_TIMEOUT + self.margin - now))
                 continue

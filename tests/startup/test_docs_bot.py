@@ -31,14 +31,17 @@ def wait_for(condition, timeout: float = 15.0):  # type: ignore[no-untyped-def]
 
 def test_two_lease_bots_poll_one_at_a_time_and_hand_over_on_sigterm(tmp_path, redis_url: str):
     lease = redis.Redis.from_url(redis_url, decode_responses=True)
+    # a lease that a previous deploy ended (with no record at all, first use, the first holder waits one TTL)
     lease.delete("simbot:lease:telegram-poller")
+    lease.hset("simbot:lease:telegram-poller", mapping={"owner": "previous-deploy", "expires": 0})
     with serve_fake(tmp_path) as server:
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API": f"{server.base}/bot", "REDIS_URL": redis_url}
         bots = [subprocess.Popen([sys.executable, str(BOT)], env=env, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE) for _ in range(2)]  # fmt: skip
         try:
             with httpx.Client(base_url=server.base) as client:
-                owner = wait_for(lambda: lease.get("simbot:lease:telegram-poller"))
+                owner = wait_for(lambda: lease.hget("simbot:lease:telegram-poller", "owner") != "previous-deploy"
+                                 and lease.hget("simbot:lease:telegram-poller", "owner"))
                 holder = next(b for b in bots if owner == f"{socket.gethostname()}:{b.pid}")
                 other = next(b for b in bots if b is not holder)
 
@@ -49,11 +52,11 @@ def test_two_lease_bots_poll_one_at_a_time_and_hand_over_on_sigterm(tmp_path, re
                 update = {"message": {"message_id": 1, "date": int(time.time()), "text": "first",
                                       "chat": {"id": 7, "type": "private"}, "from": {"id": 7, "is_bot": False, "first_name": "U"}}}  # fmt: skip
                 client.post(f"/_fake/bot{TOKEN}/updates", json=update)
-                wait_for(lambda: answered() == 1)
+                wait_for(lambda: answered() == 1, 35)  # a redis-server up for less than a TTL: it waits 15 s first
 
                 holder.send_signal(signal.SIGTERM)
                 assert holder.wait(15) == 0
-                wait_for(lambda: lease.get("simbot:lease:telegram-poller") == f"{socket.gethostname()}:{other.pid}")
+                wait_for(lambda: lease.hget("simbot:lease:telegram-poller", "owner") == f"{socket.gethostname()}:{other.pid}")
                 client.post(f"/_fake/bot{TOKEN}/updates", json={**update, "message": {**update["message"], "text": "second"}})
                 wait_for(lambda: answered() == 2)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
 from simbot.check import judge
@@ -54,3 +56,30 @@ def test_lease_is_safe_and_live_on_every_preset_under_faults(platform):
     assert verdict.outcome("single_poller") == "pass", verdict.describe()
     assert verdict.outcome("liveness") == "pass", verdict.describe()
     assert verdict.outcome("lost_updates") == "pass", verdict.describe()
+
+
+@pytest.mark.parametrize("platform", sorted(PRESETS))
+def test_lease_keeps_one_poller_when_its_store_restarts_empty_mid_deploy(platform):
+    """Store restarts at several points of a deploy, with latency so that some request is in flight."""
+    p = PRESETS[platform]
+    horizon = 60 + p.startup_window() + p.grace + 200
+    scenario = Scenario(
+        seed=3, horizon=horizon, platform=platform, bot=Bot(policy="lease"), latency=(0.01, 0.2),
+        store_latency=(0.01, 0.3), store_wipes=(40.0, 63.0, 71.5, 84.25, 97.0),
+        events=(Event(0, "start"), Event(60, "deploy")),
+        updates=Updates(at=tuple(float(t) for t in range(5, int(horizon) - 60, 10))),
+    )  # fmt: skip
+    verdict = judge(simulate(scenario))
+    assert verdict.outcome("single_poller") == "pass", verdict.describe()
+    assert verdict.outcome("liveness") == "pass", verdict.describe()
+    assert verdict.outcome("lost_updates") == "pass", verdict.describe()
+
+
+def test_store_wipes_round_trip_through_a_scenario_file_and_bad_ones_are_named():
+    from simbot.scenario.files import ScenarioError, parse, to_toml
+
+    scenario = Scenario(seed=0, horizon=100, platform="render_worker", store_wipes=(30.0, 75.5))
+    assert parse(tomllib.loads(to_toml(scenario))).store_wipes == (30.0, 75.5)
+    with pytest.raises(ScenarioError, match=r"store\.wipes\[1\]"):
+        parse({"horizon": 100, "platform": {"preset": "render_worker"}, "bot": {"policy": "lease"},
+               "store": {"wipes": [1, "soon"]}})

@@ -1,10 +1,10 @@
 """Lease stores: one small interface, three homes (memory, a file, Redis)."""
 
-from .base import LeaseStore, StoreUnavailable
+from .base import Grant, LeaseStore, StoreUnavailable
 from .file import FileStore
 from .memory import MemoryStore
 
-__all__ = ["FileStore", "LeaseStore", "MemoryStore", "RedisStore", "StoreUnavailable"]
+__all__ = ["FileStore", "Grant", "LeaseStore", "MemoryStore", "RedisStore", "StoreUnavailable"]
 
 
 def __getattr__(name: str):  # type: ignore[no-untyped-def]

@@ -1,4 +1,9 @@
-"""A lease in a JSON file guarded by flock: for instances on one host."""
+"""A lease in a JSON file guarded by flock: for instances on one host.
+
+Records are ``[owner, expires]``; an ended lease keeps its record (see ``Grant``). A
+torn or foreign file reads as no records at all: ``Grant.FRESH``, which the lease
+policy waits out, since whoever held the lease before may still believe it does.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ import json
 import os
 import time
 from pathlib import Path
+
+from .base import Grant
 
 
 class FileStore:
@@ -22,7 +29,9 @@ class FileStore:
                 try:
                     leases = json.loads(text) if text.strip() else {}
                 except ValueError:
-                    leases = {}  # a torn or foreign file: nobody holds anything
+                    leases = {}
+                if not isinstance(leases, dict):
+                    leases = {}
                 result = change(leases, time.time())
                 f.seek(0)
                 f.truncate()
@@ -31,15 +40,15 @@ class FileStore:
         finally:
             os.close(fd)
 
-    async def acquire(self, key: str, owner: str, ttl: float) -> bool:
+    async def acquire(self, key: str, owner: str, ttl: float) -> Grant:
         def change(leases, now):  # type: ignore[no-untyped-def]
             holder = leases.get(key)
-            if holder is None or holder[1] <= now or holder[0] == owner:
-                leases[key] = [owner, now + ttl]
-                return True
-            return False
+            if holder is not None and holder[1] > now and holder[0] != owner:
+                return Grant.REFUSED
+            leases[key] = [owner, now + ttl]
+            return Grant.FRESH if holder is None else Grant.CLEAN
 
-        return bool(self._update(change))
+        return self._update(change)  # type: ignore[no-any-return]
 
     async def renew(self, key: str, owner: str, ttl: float) -> bool:
         def change(leases, now):  # type: ignore[no-untyped-def]
@@ -53,7 +62,8 @@ class FileStore:
 
     async def release(self, key: str, owner: str) -> None:
         def change(leases, now):  # type: ignore[no-untyped-def]
-            if leases.get(key, [None])[0] == owner:
-                del leases[key]
+            holder = leases.get(key)
+            if holder is not None and holder[0] == owner and holder[1] > now:
+                leases[key] = [owner, now]  # ended now, and known to be over
 
         self._update(change)
