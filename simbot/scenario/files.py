@@ -17,6 +17,7 @@ from typing import Any
 import tomli_w
 
 from ..check import CHECKS
+from ..check.status import STATUSES as _UPPER
 from ..platforms import PRESETS, Platform
 from ..startup.params import MAX_SECONDS, ParamError, plain
 from .limits import MAX_UPDATE_TIMES, check_budget, check_event_param, check_replicas
@@ -26,6 +27,7 @@ from .platform import checked_platform, overridable
 MAX_FILE_BYTES = 1 << 20  # a scenario is a page of TOML; anything near this is not one
 SET_PER_INSTANCE = ("lock_dir", "store", "owner")  # the simulation gives each instance its own
 
+STATUSES = tuple(s.lower() for s in _UPPER)  # pass, fail, inconclusive, error
 TOP_LEVEL = {"description", "seed", "horizon", "platform", "bot", "network", "store", "events", "updates", "expect"}
 
 
@@ -265,10 +267,13 @@ def _update_count(u: Updates, horizon: float) -> int:
 
 
 def _expect(r: _Reader, data: dict[str, Any]) -> dict[str, str]:
-    table = r.table(data, "expect", set(CHECKS))
+    """Each check's outcome, and optionally the verdict's ``status`` (an ERROR or a cut-short run
+    differs from every [expect] that does not name its status: docs/checkers.md)."""
+    table = r.table(data, "expect", {*CHECKS, "status"})
     for name, outcome in table.items():
-        if outcome not in OUTCOMES:
-            raise r.fail(f"expect.{name}", f"one of {', '.join(OUTCOMES)}", outcome)
+        allowed = STATUSES if name == "status" else OUTCOMES
+        if outcome not in allowed:
+            raise r.fail(f"expect.{name}", f"one of {', '.join(allowed)}", outcome)
     return dict(table)
 
 

@@ -185,13 +185,6 @@ def test_a_bot_that_raises_in_its_entry_is_an_error_and_replay_exits_non_zero(tm
     assert data["verdict"]["checks"]["single_poller"]["outcome"] == "error"
 
 
-def _records_uncaught() -> bool:
-    """Whether this checkout's simulation records ``uncaught`` events (the sandbox's side of the contract)."""
-    sim = Path(__file__).parents[2] / "simbot" / "sim"
-    return any('"uncaught"' in p.read_text(encoding="utf-8") for p in sim.glob("*.py"))
-
-
-@pytest.mark.xfail(not _records_uncaught(), strict=True, reason="simbot/sim does not record `uncaught` yet")
 @pytest.mark.parametrize(("entry", "named"), [
     ("tests.report.bots:raises_in_entry", "raised ValueError: no token configured at tests/report/bots.py:16"),
     ("tests.report.bots:raises_at_import", "raised RuntimeError: settings.toml is missing at tests/report/broken.py:3"),
@@ -199,6 +192,13 @@ def _records_uncaught() -> bool:
 def test_the_error_names_the_exception_and_the_line(tmp_path: Path, entry: str, named: str):
     code, text = replay(scenario_file(tmp_path, entry))
     assert code == 1 and named in text
+
+
+def test_an_expected_error_status_matches_and_a_bad_status_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    code, text = replay(scenario_file(tmp_path, "tests.report.bots:raises_in_entry", status="error"))
+    assert code == 0 and "verdict: ERROR" in text
+    code, _ = replay(scenario_file(tmp_path, "tests.report.bots:raises_in_entry", status="crashed"))
+    assert code == 2 and "expect.status: expected one of pass, fail, inconclusive, error" in capsys.readouterr().err
 
 
 def test_a_bot_that_never_polls_is_an_error_and_single_poller_does_not_pass(tmp_path: Path):
