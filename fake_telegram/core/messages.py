@@ -44,15 +44,15 @@ def _chat(text: str) -> dict[str, Any] | None:
 
 
 def send_message(bot: Bot, exchange: Exchange, params: Params) -> Response:
+    text = params.text("text")  # the text is checked before chat_id (Client.cpp:12895, 11401)
+    if not text.strip():
+        return error(400, "Bad Request: message text is empty")
     target = params.text("chat_id")
     if not target:
         return error(400, "Bad Request: chat_id is empty")
     chat = _chat(target)
     if chat is None:
         return error(400, "Bad Request: chat not found")
-    text = params.text("text")
-    if not text.strip():
-        return error(400, "Bad Request: message text is empty")
     bot.outbox.append(exchange)
     bot.last_message_id += 1
     message = {
