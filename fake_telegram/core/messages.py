@@ -13,6 +13,8 @@ from .envelope import Response, error, ok
 from .log import Exchange
 from .params import Params, to_int
 
+MAX_TEXT = 4096  # characters; TDLib's message_text_length_max (checked after the chat, upstream)
+
 
 def me(bot: Bot) -> dict[str, Any]:
     return {
@@ -53,6 +55,8 @@ def send_message(bot: Bot, exchange: Exchange, params: Params) -> Response:
     chat = _chat(target)
     if chat is None:
         return error(400, "Bad Request: chat not found")
+    if len(text) > MAX_TEXT:
+        return error(400, "Bad Request: message is too long")
     bot.outbox.append(exchange)
     bot.last_message_id += 1
     message = {
