@@ -194,7 +194,8 @@ class RequestLog:
     def page(self, offset: int, limit: int, token: str | None = None) -> tuple[list[Exchange], int | None]:
         """Up to ``limit`` entries with id >= ``offset`` (of one token); and the offset of the next page."""
         out: list[Exchange] = []
-        for e in islice(self.entries, max(0, offset - self.dropped), None):
+        start = min(max(0, offset - self.dropped), len(self.entries))  # any offset: past the end is an empty page
+        for e in islice(self.entries, start, None):
             if token is not None and e.token != token:
                 continue
             if len(out) == limit:

@@ -169,6 +169,8 @@ def test_the_log_is_served_in_pages_that_chain_to_the_end(over):
             seen += [e["id"] for e in page["result"]]
             offset = page["next_offset"]
         assert seen == [0, 2, 4, 6, 8]
+        beyond = (await api.client.get("/_fake/log", params={"offset": 10**30})).json()
+        assert (beyond["result"], beyond["next_offset"]) == ([], None)
         whole = (await api.client.get("/_fake/log")).json()
         assert len(whole["result"]) == 10 and whole["next_offset"] is None
 
