@@ -2,7 +2,7 @@
 
 Prints a report with the targets next to the figures (the README quotes it). Options:
 ``--cases a,b`` (default all: reference, bare, bare_simbot_fake, looptime, explore, scale,
-realtime),
+realtime; the optional ``soak`` runs only when named: 100k requests to ``fake-telegram serve``),
 ``--cpu N`` (the core to pin to, default 0), ``--quick`` (tiny sizes: checks that the
 benchmark runs, not how fast), ``--json FILE`` (the raw figures).
 """
@@ -24,6 +24,7 @@ from .cases import BENCH_DEPS, CASES, HORIZON, ROOT
 LOOPTIME = "looptime==0.9"
 PAIRED = ("reference", "bare", "bare_simbot_fake", "looptime")  # compared with each other: measured in alternating rounds
 ROUNDS = 5
+OPTIONAL = {"soak": "bench.soak"}  # run only when named in --cases: minutes, not seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,9 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures here")
     args = parser.parse_args(argv)
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
-    unknown = [c for c in cases if c not in CASES]
+    unknown = [c for c in cases if c not in CASES and c not in OPTIONAL]
     if unknown:
-        parser.error(f"--cases: unknown {', '.join(unknown)}; expected some of: {', '.join(CASES)}")
+        parser.error(f"--cases: unknown {', '.join(unknown)}; expected some of: {', '.join([*CASES, *OPTIONAL])}")
     if not 0 <= args.cpu < (os.cpu_count() or 1):
         parser.error(f"--cpu: expected a core between 0 and {(os.cpu_count() or 1) - 1}, got {args.cpu}")
     if "looptime" in cases:
@@ -65,7 +66,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_case(case: str, *, cpu: int, quick: bool) -> dict[str, Any]:
-    command = [sys.executable, "-m", "bench.cases", case, *(["--quick"] if quick else [])]
+    module = OPTIONAL.get(case)
+    if module:
+        command = [sys.executable, "-m", module, "--json-line", *(["--quick"] if quick else [])]
+    else:
+        command = [sys.executable, "-m", "bench.cases", case, *(["--quick"] if quick else [])]
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "BENCH_CPU": str(cpu)},
                           timeout=1800)  # fmt: skip
     if done.returncode != 0:
@@ -146,6 +151,10 @@ def report(r: dict[str, Any]) -> str:
         lines.append(f"6. real time over loopback: {t['real_seconds']:.1f} s for {t['real_requests']} requests and "
                      f"{t['real_409']} 409s; simulated {t['sim_ms']:.1f} ms for {t['sim_requests']} and {t['sim_409']} "
                      f"({'same counts' if same else 'counts differ'}): {t['speedup']:,.0f}× faster")  # fmt: skip
+    if "soak" in r:
+        from .soak import report as soak_report
+
+        lines.append("7. " + soak_report(r["soak"]))
     return "\n".join(lines)
 
 

@@ -9,8 +9,10 @@ import time
 
 from .core import FakeTelegram
 from .transports.asgi import asgi_app
+from .transports.timeouts import BODY_TIMEOUT, HEADER_TIMEOUT, timed_protocol
 
 SHUTDOWN_GRACE = 1  # seconds uvicorn waits for open requests (long polls) on shutdown
+LOG_ENTRIES = 10_000  # a long-running server keeps the newest requests, not every one for ever
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,25 +25,50 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--token", action="append", dest="tokens", metavar="TOKEN",
         help="accept only these tokens (repeatable); others get 401 Unauthorized",
+    )
+    serve.add_argument(
+        "--log-entries", type=int, default=LOG_ENTRIES, metavar="N",
+        help=f"keep the newest N requests in the log, 0 for all (default: {LOG_ENTRIES})",
+    )
+    serve.add_argument(
+        "--header-timeout", type=float, default=HEADER_TIMEOUT, metavar="S",
+        help=f"close a connection whose request headers are not whole after S seconds (default: {HEADER_TIMEOUT:g})",
+    )
+    serve.add_argument(
+        "--body-timeout", type=float, default=BODY_TIMEOUT, metavar="S",
+        help=f"close a connection whose request body is not whole S seconds after its headers (default: {BODY_TIMEOUT:g})",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
         parser.error(f"--port: expected 1..65535, got {args.port}")
-    return serve_forever(args.host, args.port, args.seed, args.tokens)
+    if args.log_entries < 0:
+        parser.error(f"--log-entries: expected 0 (keep all) or a positive number, got {args.log_entries}")
+    for name in ("header_timeout", "body_timeout"):
+        if not 0 < getattr(args, name) < float("inf"):
+            parser.error(f"--{name.replace('_', '-')}: expected a number of seconds > 0, got {getattr(args, name)}")
+    return serve_forever(
+        args.host, args.port, args.seed, args.tokens,
+        log_entries=args.log_entries or None, header_timeout=args.header_timeout, body_timeout=args.body_timeout,
+    )  # fmt: skip
 
 
-def serve_forever(host: str, port: int, seed: int, tokens: list[str] | None) -> int:
+def serve_forever(
+    host: str, port: int, seed: int, tokens: list[str] | None, *,
+    log_entries: int | None = LOG_ENTRIES, header_timeout: float = HEADER_TIMEOUT, body_timeout: float = BODY_TIMEOUT,
+) -> int:  # fmt: skip
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
     # The adapter, not the core, ties the fake to real time: loop time is monotonic.
-    fake = FakeTelegram(clock=time.monotonic, seed=seed, epoch=time.time() - time.monotonic(), tokens=tokens)
+    fake = FakeTelegram(
+        clock=time.monotonic, seed=seed, epoch=time.time() - time.monotonic(), tokens=tokens, log_entries=log_entries
+    )
     print(f"fake Telegram Bot API on http://{host}:{port}/bot<token>/<method>", flush=True)
     # A pending long poll is an open request: without a bound, uvicorn's graceful shutdown
     # would wait for it (up to 50 s) before exiting on SIGTERM or Ctrl-C.
     uvicorn.run(
         asgi_app(fake), host=host, port=port, access_log=False, lifespan="off", log_level="warning",
-        timeout_graceful_shutdown=SHUTDOWN_GRACE,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE, http=timed_protocol(header_timeout, body_timeout),
     )  # fmt: skip
     return 0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import random
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -51,8 +52,9 @@ class Webhook:
 
 class Bot:
     def __init__(
-        self, token: str, bot_id: int, rng: random.Random, clock: Clock, epoch: float, rules: Rules
-    ):
+        self, token: str, bot_id: int, rng: random.Random, clock: Clock, epoch: float, rules: Rules,
+        keep_sent: int | None = None,
+    ):  # fmt: skip
         self.token = token
         self.epoch = epoch
         self.id = bot_id
@@ -62,7 +64,8 @@ class Bot:
         self.allowed = DEFAULT_ALLOWED
         self.webhook: Webhook | None = None
         self.logged_out_until: float | None = None
-        self.outbox: list[Exchange] = []  # what the bot sent: sendMessage and friends
+        # what the bot sent: sendMessage and friends; as bounded as the request log
+        self.outbox: list[Exchange] | deque[Exchange] = [] if keep_sent is None else deque(maxlen=keep_sent)
         self.last_message_id = 0
         self.start()
 

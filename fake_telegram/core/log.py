@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from collections import deque
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
+from itertools import islice
 from typing import Any
 
 from .envelope import Response
+
+MAX_LOGGED_VALUE = 4096  # characters: Telegram's longest message text is logged whole
+MAX_LOGGED_KEY = 256
+MAX_LOGGED_CHARS = 16384  # all keys and values of one request together
 
 caller: ContextVar[str] = ContextVar("fake_telegram_caller", default="unknown")
 
@@ -110,21 +117,66 @@ class Exchange:
         }
 
 
+def logged(values: Mapping[str, str], *, value_cap: int = MAX_LOGGED_VALUE, total: int = MAX_LOGGED_CHARS) -> dict[str, str]:
+    """What the log keeps of a request's parameters: bounded, and saying where it cut.
+
+    A value longer than ``value_cap`` characters (or than what is left of ``total``) is cut and
+    ends in ``…[truncated: N characters]``; parameters past the budget become one ``…`` entry
+    that counts them. Ordinary requests (offsets, timeouts, message texts) are kept whole.
+    """
+    out: dict[str, str] = {}
+    left = total
+    for i, (key, value) in enumerate(values.items()):
+        if left <= 0:
+            out["…"] = f"[{len(values) - i} more parameters not logged]"
+            break
+        if len(key) > MAX_LOGGED_KEY:
+            key = f"{key[:MAX_LOGGED_KEY]}…[truncated: {len(key)} characters]"
+        cap = max(0, min(value_cap, left - len(key)))
+        if len(value) > cap:
+            value = f"{value[:cap]}…[truncated: {len(value)} characters]"
+        out[key] = value
+        left -= len(key) + len(value)
+    return out
+
+
 class RequestLog:
-    """All exchanges in arrival order; cheap to append, filtered on demand."""
+    """Exchanges in arrival order; ids count every request ever logged.
 
-    __slots__ = ("entries",)
+    ``max_entries`` None keeps every entry (a simulation: the checkers judge the whole run);
+    a number keeps only the newest ones (a long-running server) and counts the rest in ``dropped``.
+    """
 
-    def __init__(self) -> None:
-        self.entries: list[Exchange] = []
+    __slots__ = ("entries", "dropped", "max_entries")
+
+    def __init__(self, max_entries: int | None = None) -> None:
+        if max_entries is not None and max_entries < 1:
+            raise ValueError(f"max_entries: expected a positive number or None, got {max_entries!r}")
+        self.max_entries = max_entries
+        self.entries: list[Exchange] | deque[Exchange] = [] if max_entries is None else deque(maxlen=max_entries)
+        self.dropped = 0
+
+    @property
+    def next_id(self) -> int:
+        return self.dropped + len(self.entries)
+
+    def append(self, exchange: Exchange) -> None:
+        if self.max_entries is not None and len(self.entries) == self.max_entries:
+            self.dropped += 1
+        self.entries.append(exchange)
 
     def __len__(self) -> int:
         return len(self.entries)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Exchange]:
         return iter(self.entries)
 
     def __getitem__(self, index: int) -> Exchange:
+        """By id (the position among every request logged); negative indices count from the newest."""
+        if index >= 0:
+            index -= self.dropped
+            if index < 0:
+                raise IndexError(f"request {index + self.dropped} was dropped from the log")
         return self.entries[index]
 
     def select(self, *, token: str | None = None, method: str | None = None, caller: str | None = None) -> list[Exchange]:
@@ -138,6 +190,18 @@ class RequestLog:
 
     def to_json(self, token: str | None = None) -> list[dict[str, Any]]:
         return [e.to_json() for e in self.entries if token is None or e.token == token]
+
+    def page(self, offset: int, limit: int, token: str | None = None) -> tuple[list[Exchange], int | None]:
+        """Up to ``limit`` entries with id >= ``offset`` (of one token); and the offset of the next page."""
+        out: list[Exchange] = []
+        start = min(max(0, offset - self.dropped), len(self.entries))  # any offset: past the end is an empty page
+        for e in islice(self.entries, start, None):
+            if token is not None and e.token != token:
+                continue
+            if len(out) == limit:
+                return out, e.id
+            out.append(e)
+        return out, None
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:

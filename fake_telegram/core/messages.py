@@ -13,6 +13,8 @@ from .envelope import Response, error, ok
 from .log import Exchange
 from .params import Params, to_int
 
+MAX_TEXT = 4096  # characters; TDLib's message_text_length_max (checked after the chat, upstream)
+
 
 def me(bot: Bot) -> dict[str, Any]:
     return {
@@ -44,15 +46,17 @@ def _chat(text: str) -> dict[str, Any] | None:
 
 
 def send_message(bot: Bot, exchange: Exchange, params: Params) -> Response:
+    text = params.text("text")  # the text is checked before chat_id (Client.cpp:12895, 11401)
+    if not text.strip():
+        return error(400, "Bad Request: message text is empty")
     target = params.text("chat_id")
     if not target:
         return error(400, "Bad Request: chat_id is empty")
     chat = _chat(target)
     if chat is None:
         return error(400, "Bad Request: chat not found")
-    text = params.text("text")
-    if not text.strip():
-        return error(400, "Bad Request: message text is empty")
+    if len(text) > MAX_TEXT:
+        return error(400, "Bad Request: message is too long")
     bot.outbox.append(exchange)
     bot.last_message_id += 1
     message = {

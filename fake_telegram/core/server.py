@@ -17,8 +17,9 @@ from typing import Any
 
 from . import lifecycle, messages, polling, webhooks
 from .bot import Bot, Clock, Rules
+from .control import log_page
 from .envelope import NOT_FOUND, UNAUTHORIZED, Response, bare, error, flood, ok
-from .log import Exchange, RequestLog, caller
+from .log import Exchange, RequestLog, caller, logged
 from .params import Params
 from .tokens import bot_id, secret_accepted
 from .updates import expiry, render, update_type
@@ -79,13 +80,18 @@ class FakeTelegram:
         epoch: float = DEFAULT_EPOCH,
         tokens: Iterable[str] | None = None,
         rules: Rules | None = None,
+        log_entries: int | None = None,
     ):
+        """``log_entries`` None keeps every request (a simulation's evidence); a number keeps the newest.
+
+        Either way the log stores bounded parameter values (``log.logged``).
+        """
         self.clock = clock
         self.rng = seed if isinstance(seed, random.Random) else random.Random(seed)
         self.epoch = epoch
         self.allowed_tokens = None if tokens is None else frozenset(tokens)
         self.rules = rules or Rules()
-        self.log = RequestLog()
+        self.log = RequestLog(log_entries)
         self.bots: dict[tuple[str, bool], Bot] = {}
         self.faults: list[Fault] = []
         self._handlers = {name.lower(): (name, handler) for name, handler in HANDLERS.items()}
@@ -112,10 +118,10 @@ class FakeTelegram:
         headers = headers or {}
         if path.startswith(CONTROL_PREFIX):
             exchange = Exchange(-1, self.clock(), who or caller.get(), None, path, {})
-            exchange.answer(self._control(verb, path, body), exchange.at)
+            exchange.answer(self._control(verb, path, query, body), exchange.at)
             return exchange
-        exchange = Exchange(len(self.log), self.clock(), who or caller.get(), None, "", {})
-        self.log.entries.append(exchange)
+        exchange = Exchange(self.log.next_id, self.clock(), who or caller.get(), None, "", {})
+        self.log.append(exchange)
         response = self._dispatch(exchange, verb, path, query, headers, body)
         if response is not None:
             exchange.answer(response, exchange.at)
@@ -129,7 +135,7 @@ class FakeTelegram:
         params = read_params(query, headers, body)
         if isinstance(params, Response):
             return params
-        exchange.params = params.as_dict()
+        exchange.params = logged(params)
         where = route(path)
         if where is None:
             return NOT_FOUND
@@ -169,7 +175,7 @@ class FakeTelegram:
             ident = bot_id(token)
             if ident is None:
                 raise ValueError(f"malformed bot token {token!r}: expected '<bot id>:<secret>'")
-            bot = self.bots[key] = Bot(token, ident, self.rng, self.clock, self.epoch, self.rules)
+            bot = self.bots[key] = Bot(token, ident, self.rng, self.clock, self.epoch, self.rules, self.log.max_entries)
         return bot
 
     def outbox(self, token: str | None = None) -> list[Exchange]:
@@ -199,15 +205,15 @@ class FakeTelegram:
             bot.updates_arrived()
         return ids
 
-    def _control(self, verb: str, path: str, body: bytes) -> Response:
-        """``POST /_fake/bot<token>/updates`` and ``GET /_fake/bot<token>/log``."""
+    def _control(self, verb: str, path: str, query: str, body: bytes) -> Response:
+        """``POST /_fake/bot<token>/updates``, ``GET /_fake/bot<token>/log`` and ``GET /_fake/log``."""
         where = route(path[len(CONTROL_PREFIX) - 1 :])
         if path == "/_fake/log" and verb == "GET":
-            return ok(self.log.to_json())
+            return log_page(self.log, query, None)
         if where is None or bot_id(where.token) is None:
             return NOT_FOUND
         if where.method == "log" and verb == "GET":
-            return ok(self.log.to_json(where.token))
+            return log_page(self.log, query, where.token)
         if where.method == "updates" and verb == "POST":
             try:
                 return ok(self.push(where.token, json.loads(body or b"null", parse_constant=_not_json)))

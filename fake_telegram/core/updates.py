@@ -86,7 +86,17 @@ def expiry(kind: str, update: dict[str, Any], now: float) -> float:
                 raise ValueError(f"{kind}.date must be a Unix time, got {date!r}")
             return date + DAY
         return now + DAY
+    if kind == "custom_query":
+        return now + _custom_query_timeout(update.get(kind))
     return now + _LIFETIME.get(kind, DAY)
+
+
+def _custom_query_timeout(body: Any) -> float:
+    """A custom query lives for its own ``timeout``; none, or one <= 0, means a day (Client.cpp:17265)."""
+    timeout = body.get("timeout") if isinstance(body, dict) else None
+    if isinstance(timeout, int) and not isinstance(timeout, bool) and timeout > 0:
+        return float(min(timeout, 2**31 - 1))  # an int32 in TDLib
+    return DAY
 
 
 def render(update: dict[str, Any]) -> bytes:
@@ -135,7 +145,7 @@ class UpdateQueue:
         stale = self.last_push is not None and now - self.last_push >= WEEK and not self._entries
         if self.next_id is None or stale:
             self.next_id = self._rng.randint(FIRST_ID_MIN, FIRST_ID_MAX)
-        elif self.next_id >= ID_LIMIT:
+        elif self.next_id + 1 >= ID_LIMIT:  # an id is used only if id + 1 is valid too (TQueue.cpp:169-179)
             self.clear()
             self.next_id = self._rng.randint(FIRST_ID_MIN, FIRST_ID_MAX)
         update_id = self.next_id
@@ -175,14 +185,16 @@ class UpdateQueue:
     def read(self, from_id: int, limit: int, now: float) -> list[Queued]:
         self.purge(now)
         out: list[Queued] = []
-        size = 0
+        left = MAX_RESULT_BYTES
         for entry in self._entries:
             if len(out) >= limit:
                 break
             if entry.update_id < from_id:
                 continue
-            size += 50 + len(entry.tail) + 16
-            if size > MAX_RESULT_BYTES and out:
+            # JsonUpdates (Client.cpp:16301-16319): each update costs 50 + its stored `"type":{…}` slice
+            # (our tail less its closing brace); the update that uses the budget up is left out
+            left -= 50 + len(entry.tail) - 1
+            if left <= 0:
                 break
             out.append(entry)
         return out

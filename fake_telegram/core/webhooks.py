@@ -19,6 +19,7 @@ from .updates import DEFAULT_ALLOWED, UPDATE_TYPES, parse_allowed
 SET_WEBHOOK_INTERVAL = 1.0
 WEBHOOK_PORTS = (80, 88, 443, 8443)
 _SECRET = re.compile(r"[A-Za-z0-9_-]*")
+UNLISTED = frozenset({"custom_event", "custom_query"})
 
 
 def set_webhook(bot: Bot, exchange: Exchange, params: Params) -> Response | None:
@@ -41,11 +42,12 @@ def _change(bot: Bot, exchange: Exchange, params: Params, url: str) -> Response:
     secret = params.text("secret_token")
     has_certificate = "certificate" in params.files
     drop = params.boolean("drop_pending_updates")
-    allowed = parse_allowed(params.text("allowed_updates")) if url else None
+    allowed = parse_allowed(params.text("allowed_updates"))
     wanted = Webhook(url, max_connections, ip_address, secret, has_certificate) if url else None
 
     current = bot.webhook
     if current == wanted and not has_certificate and not drop:
+        # nothing to change: allowed_updates is still stored, also by deleteWebhook (Client.cpp:15758-15763)
         if allowed is not None:
             bot.allowed = allowed
         return ok(True, "Webhook is already set" if url else "Webhook is already deleted")
@@ -60,7 +62,7 @@ def _change(bot: Bot, exchange: Exchange, params: Params, url: str) -> Response:
     problem = _check_url(url) or _check_secret(secret)
     if problem is not None:
         return problem
-    if allowed is not None:
+    if allowed is not None:  # finish_set_webhook (Client.cpp:16089); deleting a webhook stores nothing
         bot.allowed = allowed
     bot.webhook = wanted
     return ok(True, "Webhook was set")
@@ -110,6 +112,6 @@ def get_webhook_info(bot: Bot, exchange: Exchange, params: Params) -> Response:
     if hook is not None:
         info["max_connections"] = hook.max_connections
         info["ip_address"] = hook.ip_address or "<unknown>"
-    if bot.allowed != DEFAULT_ALLOWED:
-        info["allowed_updates"] = [t for t in UPDATE_TYPES if t in bot.allowed]
+    if bot.allowed != DEFAULT_ALLOWED:  # custom_event and custom_query are never listed (Client.cpp:5934)
+        info["allowed_updates"] = [t for t in UPDATE_TYPES if t in bot.allowed and t not in UNLISTED]
     return ok(info)

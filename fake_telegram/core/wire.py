@@ -2,9 +2,11 @@
 
 Routing is ``/bot<token>[/test]/<method>``; parameters come from the query string
 first and then the body (urlencoded, JSON or multipart, chosen by a substring of
-Content-Type), so the URL wins on duplicate keys. A malformed body is not an
-error: whatever parsed before the fault is kept. Only size and encoding problems
-get a bare status line.
+Content-Type), so the URL wins on duplicate keys. A malformed urlencoded or
+JSON body is not an error: whatever parsed before the fault is kept. Size and
+encoding problems, malformed multipart and a body shorter than its Content-Length
+get a bare status line. A compressed body is inflated only up to the limit it
+must respect, plus one byte, so a small gzip bomb costs no more than that.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from .envelope import Response, bare
 from .params import Params
 
 MAX_PARAMS_BYTES = 1 << 20
+MAX_BODY = 64 << 20  # any body, inflated or not: a bound of the fake's own (docs/fidelity.md)
 MAX_FILES = 50
+MAX_BOUNDARY = 70  # RFC 2046; HttpReader.cpp answers 400 to a longer or empty one
 _DECODER = json.JSONDecoder()
 _WS = " \t\n\r"
 
@@ -45,8 +49,10 @@ def route(path: str) -> Route | None:
     token, sep, rest = path[4:].partition("/")
     if not sep:
         return None
-    test_dc = rest == "test" or rest.startswith("test/")
+    test_dc = rest.startswith("test")  # try_skip("/test") then a '/' must follow (HttpConnection.cpp:39-45)
     if test_dc:
+        if not rest.startswith("test/"):
+            return None
         rest = rest[5:]
     return Route(token, test_dc, rest)
 
@@ -56,23 +62,28 @@ def read_params(query: str, headers: Mapping[str, str], body: bytes) -> Params |
     values: dict[str, str] = {}
     files: dict[str, int] = {}
     _add_urlencoded(values, query)
+    declared = headers.get("content-length", "").strip()
+    if declared.isdigit() and int(declared) > len(body):
+        return bare(400)  # the connection ended first (HttpReader.cpp:46-49)
     if body:
-        encoding = headers.get("content-encoding", "identity").strip().lower()
-        if encoding in ("gzip", "deflate"):
-            try:
-                body = zlib.decompress(body, 47 if encoding == "gzip" else 15)
-            except zlib.error:
-                try:
-                    body = zlib.decompress(body, -15)
-                except zlib.error:
-                    return bare(400)
-        elif encoding not in ("identity", ""):
-            return bare(415)
         content_type = headers.get("content-type", "")
         lowered = content_type.lower()
-        if "multipart/form-data" in lowered:
-            if not _add_multipart(values, files, content_type, body):
+        multipart = "multipart/form-data" in lowered
+        encoding = headers.get("content-encoding", "identity").strip().lower()
+        if encoding in ("gzip", "deflate"):
+            limit = MAX_BODY if multipart else MAX_PARAMS_BYTES
+            inflated = inflate(body, gzip=encoding == "gzip", limit=limit)
+            if inflated is None:
+                return bare(400)
+            if len(inflated) > limit:
                 return bare(413)
+            body = inflated
+        elif encoding not in ("identity", ""):
+            return bare(415)
+        if multipart:
+            problem = _add_multipart(values, files, content_type, body)
+            if problem is not None:
+                return bare(problem)
         elif "application/x-www-form-urlencoded" in lowered:
             _add_urlencoded(values, body.decode("utf-8", "replace"))
         elif "application/json" in lowered:
@@ -80,6 +91,24 @@ def read_params(query: str, headers: Mapping[str, str], body: bytes) -> Params |
     if _size(values) > MAX_PARAMS_BYTES:
         return bare(413)
     return Params(values, files)
+
+
+def inflate(body: bytes, *, gzip: bool, limit: int) -> bytes | None:
+    """At most ``limit + 1`` bytes of the inflated body (more means too large), or None if undecodable.
+
+    gzip and zlib streams are told apart by their headers; a raw deflate stream is tried last.
+    """
+    for wbits in ((47,) if gzip else (15,)) + (-15,):
+        inflater = zlib.decompressobj(wbits)
+        try:
+            out = inflater.decompress(body, limit + 1)
+            if len(out) <= limit:
+                out += inflater.flush()
+        except zlib.error:
+            continue
+        if len(out) > limit or inflater.eof:
+            return out[: limit + 1]
+    return None
 
 
 def _size(values: dict[str, str]) -> int:
@@ -140,35 +169,66 @@ def _skip(text: str, i: int) -> int:
     return i
 
 
-def _add_multipart(values: dict[str, str], files: dict[str, int], content_type: str, body: bytes) -> bool:
-    """Parts with a filename are files (at most 50); other parts are parameters."""
-    boundary = _header_param(content_type, "boundary")
-    if not boundary:
-        return True
+def _add_multipart(values: dict[str, str], files: dict[str, int], content_type: str, body: bytes) -> int | None:
+    """Parts with a filename are files (at most 50: else 413); other parts are parameters.
+
+    A missing, empty or over-long boundary, or a part whose headers are empty, unparsable, not
+    ``form-data`` or without a name, is a 400 (HttpReader.cpp:121-145, 284-412).
+    """
+    boundary = _boundary(content_type)
+    if not boundary or len(boundary) > MAX_BOUNDARY:
+        return 400
     delimiter = b"--" + boundary.encode("latin-1", "replace")
     for chunk in body.split(delimiter)[1:]:
         if chunk.startswith(b"--"):
             break
         head, sep, data = chunk.partition(b"\r\n\r\n")
         if not sep:
-            continue
+            break  # the part never ends: the server would wait for more, the fake keeps what it has
         if data.endswith(b"\r\n"):
             data = data[:-2]
-        disposition = ""
+        head = head.removeprefix(b"\r\n")
+        if not head:
+            return 400
+        disposition = None
         for line in head.decode("utf-8", "replace").split("\r\n"):
-            name, _, value = line.partition(":")
+            name, colon, value = line.partition(":")
+            if not colon:
+                if line[:1] in (" ", "\t") and disposition is not None:
+                    disposition += line  # a folded header line continues the previous one
+                    continue
+                return 400
             if name.strip().lower() == "content-disposition":
                 disposition = value
+        if disposition is None:
+            return 400
+        disposition = disposition.strip()
+        if not disposition.startswith("form-data;"):
+            return 400
         field = _header_param(disposition, "name")
-        if field is None:
-            continue
+        if not field:
+            return 400
         if _header_param(disposition, "filename") is not None:
             if len(files) >= MAX_FILES:
-                return False
+                return 413
             files.setdefault(field, len(data))
         else:
             values.setdefault(field, data.decode("utf-8", "replace"))
-    return True
+    return None
+
+
+def _boundary(content_type: str) -> str | None:
+    """What follows ``=`` after the first "boundary" in the header, up to ``;``, unquoted."""
+    at = content_type.lower().find("boundary")
+    if at < 0:
+        return None
+    equals = content_type.find("=", at + 8)
+    if equals < 0:
+        return None
+    value = content_type[equals + 1 :].partition(";")[0]
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    return value
 
 
 def _header_param(header: str, name: str) -> str | None:

@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 from ..core import FakeTelegram
 from ..core.envelope import Response, bare
+from ..core.wire import MAX_BODY
 
-MAX_BODY = 64 << 20
 _PATH_SAFE = "/:@!$&'()*+,;=~"  # kept as is; '%', '?', '#' and non-ASCII are escaped again
 log = logging.getLogger("fake_telegram")
 _TOKEN_IN_PATH = re.compile(r"^((?:/_fake)?/bot[^/:?#]*:)[^/?#]*")

@@ -1,0 +1,60 @@
+"""The request log as the control API serves it: in pages, with bot secrets masked.
+
+A long-running server may hold many thousands of entries; one response with all of
+them took seconds to build and blocked every other request meanwhile. A page is
+small enough to build in milliseconds, and ``next_offset`` says where the next one
+starts (``null`` on the last page), so a reader can still fetch everything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from .envelope import JSON_HEADERS, Response, dumps, error, utf8
+from .log import RequestLog
+
+DEFAULT_PAGE = 500
+MAX_PAGE = 1000
+
+
+def masked_token(token: str | None) -> str | None:
+    """``123456:***``: the bot id stays readable, the secret never leaves the server (as in the log lines)."""
+    if token is None:
+        return None
+    head, sep, _ = token.partition(":")
+    return head + sep + "***" if sep else token
+
+
+def log_page(log: RequestLog, query: str, token: str | None) -> Response:
+    """``?offset=ID&limit=N``: entries with id >= ID (default 0), at most N (default 500, at most 1000)."""
+    args = _query_args(query)
+    offset = _number(args, "offset", 0, 0, None)
+    limit = _number(args, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
+    for value in (offset, limit):
+        if isinstance(value, Response):
+            return value
+    assert isinstance(offset, int) and isinstance(limit, int)
+    entries, next_offset = log.page(offset, limit, token)
+    rows: list[dict[str, Any]] = []
+    for e in entries:
+        row = e.to_json()
+        row["token"] = masked_token(e.token)
+        rows.append(row)
+    after = "null" if next_offset is None else str(next_offset)
+    body = f'{{"ok":true,"result":{dumps(rows)},"next_offset":{after},"dropped":{log.dropped}}}'
+    return Response(200, utf8(body), JSON_HEADERS, result=rows)
+
+
+def _query_args(query: str) -> dict[str, str]:
+    return dict(parse_qsl(query, keep_blank_values=True))
+
+
+def _number(args: dict[str, str], name: str, default: int, low: int, high: int | None) -> int | Response:
+    text = args.get(name, "")
+    if text == "":
+        return default
+    if not text.isascii() or not text.isdigit() or int(text) < low or (high is not None and int(text) > high):
+        bound = f"{low}..{high}" if high is not None else f"an integer >= {low}"
+        return error(400, f"Bad Request: {name} must be {bound}, got {text[:40]!r}")
+    return int(text)
