@@ -1,4 +1,4 @@
-"""Responses exactly as the Bot API server writes them (telegram-bot-api.md §2).
+"""Responses exactly as the Bot API server writes them (docs/telegram-rules.md §2).
 
 Bodies are compact JSON with keys in the server's order; the HTTP status equals
 ``error_code``; a ``retry_after`` always travels both in ``parameters`` and in a
@@ -81,7 +81,7 @@ def bare(status: int) -> Response:
 NOT_FOUND = error(404, "Not Found")
 UNAUTHORIZED = error(401, "Unauthorized")
 
-# The four Conflict texts (telegram-bot-api.md §5). All share the 3 s throttle.
+# The four Conflict texts (docs/telegram-rules.md §5). All share the 3 s throttle.
 CONFLICT_OTHER_GET_UPDATES = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"

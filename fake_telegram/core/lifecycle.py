@@ -1,4 +1,4 @@
-"""close and logOut, and the gate every request passes first (telegram-bot-api.md §8)."""
+"""close and logOut, and the gate every request passes first (docs/telegram-rules.md §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scalar parsing with the server's odd but exact rules (telegram-bot-api.md §1.4).
+"""Scalar parsing with the server's odd but exact rules (docs/telegram-rules.md §1.4).
 
 Integers read an optional ``-`` then digits and stop at anything else, wrap on
 overflow and are then clamped, so no value is ever an error: ``"abc"`` is 0,

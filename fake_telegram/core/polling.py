@@ -1,4 +1,4 @@
-"""getUpdates (telegram-bot-api.md §3, §4, §6.1).
+"""getUpdates (docs/telegram-rules.md §3, §4, §6.1).
 
 Order matters and follows Client.cpp: the webhook check comes first; then
 allowed_updates is stored; then the anti-spin rules compare the *raw* offset with

@@ -1,4 +1,4 @@
-"""Which tokens name a bot. The fake answers like the hosted server (telegram-bot-api.md §10).
+"""Which tokens name a bot. The fake answers like the hosted server (docs/telegram-rules.md §10).
 
 A malformed token gets 404 ``Not Found``; a well-formed one whose secret Telegram
 would reject (not base64url, shorter than 24 characters) gets 401 ``Unauthorized``.

@@ -1,4 +1,4 @@
-"""A bot's update queue: ids, expiry, capacity and confirmation (telegram-bot-api.md §3.3, §7).
+"""A bot's update queue: ids, expiry, capacity and confirmation (docs/telegram-rules.md §3.3, §7).
 
 Ids start at a random value and then grow by exactly one per queued update; a
 read never confirms anything, only a later offset above an id deletes it.

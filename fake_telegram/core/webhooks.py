@@ -1,4 +1,4 @@
-"""setWebhook, deleteWebhook and getWebhookInfo (telegram-bot-api.md §6).
+"""setWebhook, deleteWebhook and getWebhookInfo (docs/telegram-rules.md §6).
 
 The fake never connects to a webhook: a URL that passes validation is "verified"
 at once, and updates simply stay queued (docs/fidelity.md).

@@ -1,4 +1,4 @@
-"""From an HTTP request to a Bot API call (telegram-bot-api.md §1).
+"""From an HTTP request to a Bot API call (docs/telegram-rules.md §1).
 
 Routing is ``/bot<token>[/test]/<method>``; parameters come from the query string
 first and then the body (urlencoded, JSON or multipart, chosen by a substring of

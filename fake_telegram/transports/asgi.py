@@ -1,7 +1,7 @@
 """Real HTTP: an ASGI app (served by uvicorn) in front of the core.
 
 A client that disconnects during a long poll frees nothing: its request stays in
-the slot as a ghost (telegram-bot-api.md §9); the log marks it abandoned. The
+the slot as a ghost (docs/telegram-rules.md §9); the log marks it abandoned. The
 ``X-Fake-Caller`` header names the caller where no context variable can travel.
 """
 

@@ -189,7 +189,7 @@ def metrics(h: History) -> dict[str, Any]:
 def live_pollers(h: History, start: float) -> tuple[float, float]:
     """Seconds with two or more, and with no, live pollers (alive and past their first poll).
 
-    This is deploy-platforms.md §4's overlap: a bot that has started polling counts
+    This is docs/platforms.md §4's overlap: a bot that has started polling counts
     until it exits, whether it is in the slot, backing off or kicked.
     """
     first_poll: dict[str, float] = {}

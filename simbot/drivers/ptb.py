@@ -46,7 +46,7 @@ async def naive(info: InstanceContext) -> None:
 
 
 async def well_behaved(info: InstanceContext, stop_after: float = 1.0) -> None:
-    """deploy-platforms.md §5's "well-behaved" bot: polls with PTB defaults, exits 1 s after a stop signal."""
+    """docs/platforms.md §5's "well-behaved" bot: polls with PTB defaults, exits 1 s after a stop signal."""
     loop = asyncio.get_running_loop()
 
     def leave() -> None:

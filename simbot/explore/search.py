@@ -43,7 +43,7 @@ class Exploration:
     verdict: Verdict | None = None
     found_in_chunk: int | None = None
     elapsed: float = 0.0
-    reached: dict[str, int] = field(default_factory=dict)  # runs that got somewhere (dst-anchors §7)
+    reached: dict[str, int] = field(default_factory=dict)  # runs that got somewhere (docs/simulation-testing.md §7)
     cannot_start: Verdict | None = None  # the bot errs on a plain start, no faults: nothing to search
 
 

@@ -31,7 +31,7 @@ STEP = 5.0  # event times are multiples of this: shrunk scenarios read in round 
 UPDATE_EVERY = 10.0
 SETTLE = 150.0  # after the rollout: time for liveness to settle and late updates to be judged
 # (lowest, highest) for knobs whose preset value is a documented default, not a constant.
-HOLD_BOUNDS = {"heroku_web_preboot": (180.0, 240.0)}  # deploy-platforms.md §5: "~180-240 s"
+HOLD_BOUNDS = {"heroku_web_preboot": (180.0, 240.0)}  # docs/platforms.md §5: "~180-240 s"
 
 
 def platform_bounds(p: Platform) -> dict[str, tuple[float, float]]:

@@ -1,4 +1,4 @@
-"""Deploy platforms: one model, fifteen presets (deploy-platforms.md §4-5), and a service that runs them."""
+"""Deploy platforms: one model, fifteen presets (docs/platforms.md §4-5), and a service that runs them."""
 
 from .model import Backoff, Platform
 from .presets import PRESETS, preset

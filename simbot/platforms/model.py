@@ -1,4 +1,4 @@
-"""One deploy model for every platform (deploy-platforms.md §4).
+"""One deploy model for every platform (docs/platforms.md §4).
 
 A ``Platform`` says how a supervisor rolls out a new instance, signals and kills
 the old one, and restarts instances that exit by themselves. Presets (§5) are

@@ -1,4 +1,4 @@
-"""Platform presets with their documented defaults (deploy-platforms.md §5).
+"""Platform presets with their documented defaults (docs/platforms.md §5).
 
 Where §5 says "unknown" or "?" the value here is an assumption, marked ``(I)`` in
 ``source`` and in docs/platforms.md; override it when you know better.

@@ -1,6 +1,6 @@
 """A platform running a bot: replicas, rollouts, stop signals, grace, restarts.
 
-This turns a ``Platform`` (deploy-platforms.md §4) into actions on a
+This turns a ``Platform`` (docs/platforms.md §4) into actions on a
 ``Simulation``: which process starts when, which gets which signal when, when
 SIGKILL follows, and whether an exited process comes back.
 """

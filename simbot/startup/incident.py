@@ -1,4 +1,4 @@
-"""``delay-probe-backoff``: the fix shipped after the incident (incident-409.md), faithfully.
+"""``delay-probe-backoff``: the fix shipped after the incident (docs/incident.md), faithfully.
 
 1. A singleton lock, host-local as shipped (``HostLock`` in ``lock_dir``); if another
    process on this host holds it, exit gracefully.
@@ -14,7 +14,7 @@ alternatives are parameters:
 
 - The probe is ``getUpdates(timeout=1, limit=1)`` with no offset: a probe that waits
   a moment is the only kind that could ever see a 409 (a ``timeout=0`` call answers at
-  once and never touches the slot, telegram-bot-api.md §4.3). It is also a long poll
+  once and never touches the slot, docs/telegram-rules.md §4.3). It is also a long poll
   that kicks a live poller (§4.1). ``probe_timeout=0`` and ``probe_offset`` (e.g. -1,
   which deletes all but the newest update, §3.3) are the alternatives.
 - A conflict after polling started is seen by PTB's ``error_callback``

@@ -1,6 +1,6 @@
 """``lease``: only the holder of a time-bounded lease in a shared store polls.
 
-The safety argument, with the traps of telegram-bot-api.md in mind:
+The safety argument, with the traps of docs/telegram-rules.md in mind:
 
 - Validity is measured from when an acquire or renew was *sent*: ``valid_until =
   sent + ttl``, never later than the store's own expiry.

@@ -1,7 +1,7 @@
 """A host-local singleton lock: flock on a file, held for the life of the process.
 
 It sees other processes on the same host only; on a platform that runs the old
-and new instance in separate containers it cannot see the other one (incident-409.md).
+and new instance in separate containers it cannot see the other one (docs/incident.md).
 """
 
 from __future__ import annotations

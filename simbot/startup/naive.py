@@ -37,7 +37,7 @@ class ExitOnConflict:
     """Exit non-zero on the first 409, so the platform restarts the process.
 
     Under a restart policy this loops (Docker, Kubernetes CrashLoopBackOff, Heroku
-    cool-off); under on-failure with exit 0 it would vanish (deploy-platforms.md §3.6).
+    cool-off); under on-failure with exit 0 it would vanish (docs/platforms.md §3.6).
     """
 
     poll_timeout: int = 10

@@ -1,5 +1,5 @@
 """Helpers for the framework tests: a real ``fake-telegram serve`` subprocess, log queries,
-and the retry schedules the frameworks document (shared/reference/bot-frameworks.md)."""
+and the retry schedules the frameworks document (docs/frameworks.md)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Over real HTTP (``AiohttpSession`` pointed at ``fake-telegram serve`` in a subprocess) and in
 process under virtual time (``fake_telegram.transports.aiogram.FakeSession``). What aiogram
-does is documented in shared/reference/bot-frameworks.md §2: any polling error is logged on
+does is documented in docs/frameworks.md §2: any polling error is logged on
 the ``aiogram.dispatcher`` logger and retried after a backoff; stop cancels the pending poll
 and sends no confirming getUpdates.
 """

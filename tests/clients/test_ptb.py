@@ -3,7 +3,7 @@
 Over real HTTP (``fake-telegram serve`` in a subprocess, real time, bounded waits) and in
 process under virtual time (``simbot.sim.run`` plus ``fake_telegram.mocked``), where each
 Application runs in its own contextvars context with ``fake_telegram.caller`` set.
-What PTB does is documented in shared/reference/bot-frameworks.md §1.2 (retry on 409),
+What PTB does is documented in docs/frameworks.md §1.2 (retry on 409),
 §1.4 (HTTP layer) and §1.5 (stop and the final confirming getUpdates).
 """
 

@@ -125,7 +125,7 @@ def test_an_example_draws_a_few_dozen_choices_far_below_hypothesis_limits():
         counts.append(len(current_build_context().data.choices))
 
     count()
-    assert 0 < max(counts) < 60  # dst-anchors.md §4: keep well under ~500
+    assert 0 < max(counts) < 60  # docs/simulation-testing.md §4: keep well under ~500
 
 
 def test_shrinking_brings_a_planted_bug_down_to_one_short_5xx_burst():

@@ -5,7 +5,7 @@ a virtual-time gap before it, and whether the client waits for the answer before
 sending the next one) against one ``FakeTelegram``, run on the virtual-time loop
 so long polls and held 409s complete. Everything is drawn before the loop starts.
 
-The properties (telegram-bot-api.md §1, §2):
+The properties (docs/telegram-rules.md §1, §2):
 
 * nothing escapes: no exception from ``receive``, from a timer, or from the ASGI app;
 * every request is answered, either with the JSON envelope, compact, keys in the

@@ -1,4 +1,4 @@
-"""§3 getUpdates and §7 the update queue (telegram-bot-api.md)."""
+"""§3 getUpdates and §7 the update queue (docs/telegram-rules.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""§8 close and logOut; start-up methods and the outbox (telegram-bot-api.md)."""
+"""§8 close and logOut; start-up methods and the outbox (docs/telegram-rules.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Tests that kill mutants the rest of tests/fake let survive.
 
-A mutation run removed one rule of telegram-bot-api.md at a time from
+A mutation run removed one rule of docs/telegram-rules.md at a time from
 fake_telegram/core/*.py; each test here fails on the mutant it names and passes on
 the real core. Tests are named after the § they prove.
 """

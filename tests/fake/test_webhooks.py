@@ -1,4 +1,4 @@
-"""§6 webhooks (telegram-bot-api.md)."""
+"""§6 webhooks (docs/telegram-rules.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""§1 requests and §2 responses (telegram-bot-api.md), over both transports where observable."""
+"""§1 requests and §2 responses (docs/telegram-rules.md), over both transports where observable."""
 
 from __future__ import annotations
 

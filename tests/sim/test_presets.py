@@ -1,4 +1,4 @@
-"""Each preset's deploy timeline against deploy-platforms.md §4's closed form (±1 s)."""
+"""Each preset's deploy timeline against docs/platforms.md §4's closed form (±1 s)."""
 
 from __future__ import annotations
 
