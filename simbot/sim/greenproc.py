@@ -142,6 +142,12 @@ class Process:
             future.remove_done_callback(wake)
         return future.result()
 
+    def abandon(self) -> None:
+        """The process died under its running greenlet (os._exit): switch away for good. Only the
+        teardown's GreenletExit comes back in, after the trace is taken."""
+        while True:
+            self.hub.switch()
+
     def sleep(self, seconds: float) -> None:
         future = self.loop.create_future()
         self.loop.call_later(seconds, _resolve, future)

@@ -80,6 +80,7 @@ class Isolation:
         self._harness_argv = sys.argv
         self._harness_path = sys.path
         self._root_logger = (logging.root.level, list(logging.root.handlers))
+        self.after_import: dict[str, Any] = {}  # module name -> called once a process has imported it
         self._finder = _ProjectFinder(self)
         self._saved: list[tuple[Any, str, Any]] = []
         self._previous_hook: Any = None
@@ -156,12 +157,34 @@ class _ProjectFinder:
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
         view = self.isolation.active
-        if view is None or name in self.isolation.names:
+        if view is None:
+            return None
+        if name in self.isolation.after_import:
+            return self._hooked(name, path)
+        if name in self.isolation.names:
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         if spec is not None and in_project(spec.origin, view.root):
             self.isolation.names.add(name)
         return None  # the usual finders import it; only the bookkeeping is ours
+
+    def _hooked(self, name: str, path: Any) -> Any:
+        """The module's spec, with a callback run once it has executed (aiogram's session patch)."""
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return None
+        loader, then = spec.loader, self.isolation.after_import[name]
+
+        class _Then:
+            def create_module(self, spec: Any) -> Any:
+                return loader.create_module(spec)
+
+            def exec_module(self, module: Any) -> None:
+                loader.exec_module(module)  # type: ignore[union-attr]
+                then()
+
+        spec.loader = _Then()  # type: ignore[assignment]
+        return spec
 
     def invalidate_caches(self) -> None:
         return None

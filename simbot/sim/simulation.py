@@ -251,6 +251,7 @@ class Simulation:
         """The run's process isolation, installed when the first program target starts."""
         if self._isolation is None:
             self._isolation = Isolation()
+            self._isolation.after_import["aiogram.client.bot"] = self._patch_aiogram  # a bot imports it itself
             self._isolation.install()
         return self._isolation
 
