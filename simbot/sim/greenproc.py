@@ -49,7 +49,10 @@ class ProcessGreenlet(greenlet.greenlet):
 
 def running() -> ProcessGreenlet | None:
     """The process greenlet running now, or None on the hub."""
-    g = greenlet.getcurrent()
+    try:
+        g = greenlet.getcurrent()
+    except RuntimeError:  # the interpreter is exiting (a loop's __del__ asks): no process runs
+        return None
     return g if type(g) is ProcessGreenlet else None
 
 
@@ -109,7 +112,7 @@ class Process:
                     self.resume(g, throw=greenlet.GreenletExit())
                 except Watchdog:
                     raise
-                except BaseException:  # noqa: S110  the process is over: nothing left to tell anyone
+                except BaseException:
                     pass
         self.greenlets.clear()
 

@@ -17,8 +17,8 @@ import heapq
 import math
 import selectors
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -207,8 +207,10 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         return None
 
     def is_closed(self) -> bool:
+        if super().is_closed():
+            return True  # the run is over (and at interpreter exit no greenlet may be asked)
         process = greenproc.current_process()
-        return super().is_closed() if process is None else process.loop_closed
+        return process is not None and process.loop_closed
 
     async def shutdown_asyncgens(self) -> None:
         if greenproc.current_process() is None:
