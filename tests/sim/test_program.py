@@ -207,3 +207,15 @@ def test_same_digest_twice_and_from_two_checkout_directories(tmp_path: Path) -> 
         sim.at(20.0, lambda sim=sim: sim.signal(sim.instances[0], signal.SIGTERM))
         digests.append(sim.run().digest())
     assert digests[0] == digests[1] == digests[2]
+
+
+def test_asyncio_run_ending_in_one_process_cancels_none_of_anothers_tasks() -> None:
+    _, records = run(("p", script("short_run.py"), {"T": "1"}), ("q", script("short_run.py"), {"T": "3"}))
+    assert lines(records, "p") == [(1.0, "done")]
+    assert lines(records, "q") == [(3.0, "done")]
+    assert exits(records) == {"p": (1.0, 0), "q": (3.0, 0)}
+
+
+def test_a_paused_process_wakes_late() -> None:
+    _, records = run(("p", script("asyncio_run.py"), {}), actions=[(1.0, lambda s: s.pause(s.instances[0], 5.0))])
+    assert lines(records, "p") == [(6.0, "slept 6.0"), (7.0, "done")]
