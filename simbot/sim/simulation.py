@@ -29,6 +29,7 @@ from fake_telegram import DEFAULT_EPOCH, FakeTelegram
 
 from . import wallclock, where
 from .entry import load
+from .filesystem import per_host
 from .loop import Deadlock, HorizonReached, StepLimit, VirtualLoop, Watchdog
 from .network import Network, Wire
 from .process import HARNESS, EntryPoint, Instance, InstanceContext, current
@@ -205,6 +206,7 @@ class Simulation:
             stack.callback(self._unpatch_aiogram)
             self._calm = stack.enter_context(armed(self.watchdog))
             stack.enter_context(sealed(self.loop))
+            stack.enter_context(per_host(self))  # each host's files and locks (filesystem.py)
             self._patch_aiogram()
             stack.enter_context(self._capturing_logs())
             stack.enter_context(warnings.catch_warnings())
