@@ -396,6 +396,10 @@ def per_host(sim: Any) -> Iterator[Overlay]:
     """While inside, ``sim``'s instances see their hosts' filesystems and locks (this thread only)."""
     from . import fileops  # the replacements, built on the Overlay above
 
+    if sim._scratch is None:
+        # Made now, by the harness: made later from a bot's ``info.root`` it would go through the
+        # replacements (tempfile's lock is not reentrant). One empty directory: ~0.1 ms.
+        sim._scratch = tempfile.TemporaryDirectory(prefix="simbot-")
     overlay = Overlay(sim)
     first = not _active
     if first:

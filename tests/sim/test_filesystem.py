@@ -419,3 +419,17 @@ def test_two_runs_give_identical_traces(unique: str) -> None:
     second = run(("a", "h", 0, busy), ("b", "h", 1, take_lock(f"/tmp/{unique}.lock")), seed=3)
     assert first[1].digest() == second[1].digest()
     assert str(first[0]["a"]) == str(second[0]["a"])
+
+
+def test_a_bot_asking_for_its_root_first_does_not_recurse_into_the_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tempfile's directory is looked up again (not cached), as in a fresh ``simbot replay`` process."""
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    sim = Simulation(horizon=1, watchdog=5)
+    roots: list[str] = []
+
+    async def bot(info: InstanceContext) -> None:
+        roots.append(str(info.root))
+
+    sim.at(0, lambda: sim.spawn("a", bot))
+    trace = sim.run()
+    assert trace.meta["ended_by"] == "quiet" and len(roots) == 1
