@@ -14,7 +14,6 @@ from simbot.platforms.service import Service, stray
 from simbot.scenario import ScenarioError, parse
 from simbot.scenario.run import simulate
 from simbot.sim.simulation import Simulation
-
 from tests.sim import hostbots
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "platforms.md"
