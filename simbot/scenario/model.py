@@ -15,7 +15,8 @@ EVENT_KINDS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     "restart": {},
     "crash": {"replica": (int, 0), "code": (int, 137)},
     "scale": {"replicas": (int, REQUIRED)},
-    "stray": {"until": ((int, float), None), "entry": (str, "simbot.drivers.ptb:naive"), "name": (str, "stray")},
+    "stray": {"until": ((int, float), None), "entry": (str, "simbot.drivers.ptb:naive"), "name": (str, "stray"),
+              "replica": (int, None)},  # on that replica's machine (platform.hosts), else its own
     "pause": {"replica": (int, 0), "seconds": ((int, float), REQUIRED)},
     "pause_before_poll": {"replica": (int, 0), "seconds": ((int, float), REQUIRED)},
     "webhook": {"url": (str, REQUIRED)},

@@ -36,8 +36,9 @@ def simulate(s: Scenario) -> Trace:
     for event in s.events:
         if event.kind == "stray":
             p = event.params
+            on = p.get("replica")
             stray(sim, p.get("entry", "simbot.drivers.ptb:naive"), start=event.at, stop=p.get("until"),
-                  name=p.get("name", "stray"))  # fmt: skip
+                  name=p.get("name", "stray"), host=None if on is None else lambda on=on: service.replica_host(on))  # fmt: skip
         else:
             sim.at(event.at, _action(sim, service, event))
     times = set(s.updates.at)

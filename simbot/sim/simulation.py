@@ -29,6 +29,7 @@ from fake_telegram import DEFAULT_EPOCH, FakeTelegram
 
 from . import greenproc, oslayer, wallclock, where
 from .entry import load
+from .filesystem import per_host
 from .isolation import OUTPUT_LINES, Isolation, Output
 from .loop import Deadlock, HorizonReached, StepLimit, VirtualLoop, Watchdog
 from .network import Network, Wire
@@ -218,6 +219,7 @@ class Simulation:
             stack.enter_context(oslayer.installed(self))
             stack.enter_context(self._capturing_output())
             stack.callback(self._end_isolation)
+            stack.enter_context(per_host(self))  # each host's files and locks (filesystem.py)
             self._patch_aiogram()
             stack.enter_context(self._capturing_logs())
             stack.enter_context(warnings.catch_warnings())
