@@ -15,22 +15,14 @@ import asyncio
 import signal
 from typing import Any
 
-from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, TypeHandler
+from telegram.ext import Application, ApplicationBuilder
 
 from ..sim.process import InstanceContext
-from ..sim.simulation import note_handled
 
 
 def build(info: InstanceContext) -> Application:  # type: ignore[type-arg]
-    """A default Application that tells the harness about every update it handles."""
-    app = ApplicationBuilder().token(info.env["TELEGRAM_BOT_TOKEN"]).build()
-    app.add_handler(TypeHandler(Update, _handled), group=-1000)
-    return app
-
-
-async def _handled(update: Update, context: object) -> None:
-    note_handled(update.update_id)
+    """A default Application, nothing added: the harness sees handled updates in PTB itself (``instrument``)."""
+    return ApplicationBuilder().token(info.env["TELEGRAM_BOT_TOKEN"]).build()
 
 
 async def run_polling(app: Application) -> None:  # type: ignore[type-arg]
