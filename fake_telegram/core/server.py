@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import lifecycle, messages, polling, webhooks
+from . import lifecycle, messages, polling, sending, webhooks
 from .bot import Bot, Clock, Rules
 from .control import log_page
 from .envelope import NOT_FOUND, UNAUTHORIZED, Response, bare, error, flood, ok
@@ -60,6 +60,7 @@ HANDLERS: dict[str, Handler] = {
     "close": lifecycle.close,
     "logOut": lifecycle.log_out,
     **messages.HANDLERS,
+    **sending.HANDLERS,
 }
 
 
