@@ -8,7 +8,7 @@ from collections.abc import Callable
 from fake_telegram import message_update
 
 from ..check import Verdict, judge
-from ..drivers.ptb import with_policy, with_startup
+from ..drivers.policies import with_policy, with_startup
 from ..platforms import PRESETS
 from ..platforms.service import Service, stray
 from ..sim.network import Network

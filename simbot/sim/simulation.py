@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 
 from fake_telegram import DEFAULT_EPOCH, FakeTelegram
 
+from ..drivers.instrument import instrumented
 from . import greenproc, oslayer, wallclock, where
 from .entry import load
 from .filesystem import per_host
@@ -213,6 +214,7 @@ class Simulation:
             _running.append(self)
             stack.callback(_running.remove, self)
             stack.enter_context(routed_to(self.wire, self.loop))
+            stack.enter_context(instrumented(note_handled))  # handled updates, from the frameworks themselves
             stack.callback(self._unpatch_aiogram)
             self._calm = stack.enter_context(armed(self.watchdog))
             stack.enter_context(sealed(self.loop))
