@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from .check import CHECKS, PASS, Verdict, judge
 from .platforms import PRESETS
 from .scenario import Bot, Scenario
-from .scenario.targets import TARGET_FORMS, TOKEN_VARS, TargetError, bot_for, parse_env_items
+from .scenario.targets import TARGET_FORMS, TOKEN_VARS, TargetError, bot_for, check_module, parse_env_items
 from .sim.trace import Trace
 
 TOKEN_HELP = (f"the bot's token: {', '.join(TOKEN_VARS)} are set to the simulation's token unless --env gives them; "
@@ -85,7 +85,9 @@ def resolve(target: str | None, module: str | None, policy: str | None, env_item
             raise BadInput("--policy", str(exc)) from None
         return Bot(policy=bot.policy, startup=bot.startup, env=env)
     try:
-        return bot_for(f"-m {module}" if module is not None else str(target), env)
+        if module is not None:
+            return Bot(policy=None, module=check_module(module), env=env)
+        return bot_for(str(target), env)
     except TargetError as exc:
         raise BadInput("-m" if module is not None else "TARGET", str(exc)) from None
 
