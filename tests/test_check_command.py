@@ -265,3 +265,15 @@ def test_a_script_with_its_own_token_is_an_error_until_env_gives_the_simulations
     code, _, _ = check(capsys, str(BOTS / "wrong_token.py"), "--platform", "k8s_recreate",
                        "--env", f"MYBOT_SECRET={DEFAULT_TOKEN}")  # fmt: skip
     assert code == 0
+
+
+@needs_program
+def test_a_script_targets_verdict_is_the_same_from_any_checkout_directory(capsys, tmp_path: Path):
+    import shutil
+
+    digests = []
+    for name in ("one", "another/deeper"):
+        shutil.copy(BOTS / "echo_ptb.py", (tmp_path / name).mkdir(parents=True) or tmp_path / name / "bot.py")
+        report = json.loads(check(capsys, str(tmp_path / name / "bot.py"), "--platform", "render_worker", "--json")[1])
+        digests.append(report["platforms"]["render_worker"]["digest"])
+    assert digests[0] == digests[1]
