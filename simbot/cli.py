@@ -154,7 +154,11 @@ def _replay(file: str, as_json: bool, trace_file: str | None, html_file: str | N
     except ScenarioError as exc:
         print(f"simbot replay: {exc}", file=sys.stderr)
         return 2
-    trace, verdict, differs = replay(scenario)
+    try:
+        trace, verdict, differs = replay(scenario)
+    except NotImplementedError as exc:  # a target kind this build cannot run: say so, never a traceback
+        print(f"simbot replay: {file}: bot: this simbot cannot run this kind of target yet ({exc})", file=sys.stderr)
+        return 2
     if trace_file:
         with open(trace_file, "w", encoding="utf-8") as out:
             out.write(trace.jsonl())

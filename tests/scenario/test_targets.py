@@ -137,3 +137,16 @@ def test_a_scenario_file_runs_a_script_next_to_it(tmp_path: Path):
     contract = judge(simulate(dataclasses.replace(scenario, bot=Bot(entry="simbot.drivers.ptb:naive"))))
     verdict = judge(simulate(scenario))
     assert {n: verdict.outcome(n) for n in verdict.checks} == {n: contract.outcome(n) for n in contract.checks}
+
+
+def test_replaying_a_target_this_simbot_cannot_run_yet_says_so(tmp_path: Path, monkeypatch, capsys):
+    from simbot.cli import main
+    from simbot.sim import program
+
+    def not_yet(path: str, argv: object = ()) -> None:
+        raise NotImplementedError("simbot: script targets are not built yet")
+
+    monkeypatch.setattr(program, "script", not_yet)
+    (tmp_path / "bot.py").write_text("")
+    assert main(["replay", str(scenario_file(tmp_path, 'script = "bot.py"\n'))]) == 2
+    assert "bot: this simbot cannot run this kind of target yet" in capsys.readouterr().err
