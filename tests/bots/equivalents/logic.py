@@ -53,7 +53,7 @@ async def _incident_logic(app: Application, lock_file: Path) -> None:  # type: i
     ``getUpdates(limit=1, timeout=0)`` (a webhook or a 409: exit 0), poll until the error handler sees a
     409 (then PTB's whole shutdown), wait ``(attempt + 1) * 5`` s. Still different: a SIGTERM during
     the bot's ``time.sleep`` ends this wait at once; in the real process asyncio's handler only notes
-    it, and the next ``run_polling`` initialises (getMe) before it stops.
+    it, and the next ``run_polling`` starts (its initialize may send getMe) before it stops.
     """
     stop = stop_event()
     if not HostLock(lock_file).acquire():
