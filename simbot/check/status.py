@@ -40,12 +40,10 @@ class Crash:
     first_t: float
 
     def line(self) -> str:
-        what = f"{self.type}: {self.message}" if self.message else self.type
-        at = f" at {self.where}" if self.where else ""
-        return f"{what}{at}  ×{self.count} ({_who(self.instances)}, first at t={self.first_t:g} s)"
+        return _counted(f"{self.type}: {self.message}" if self.message else self.type, self)
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "instances": list(self.instances)}
+        return _as_json(self)
 
 
 @dataclass(frozen=True)
@@ -59,11 +57,10 @@ class Finding:
     first_t: float
 
     def line(self) -> str:
-        at = f" at {self.where}" if self.where else ""
-        return f"{self.what}{at}  ×{self.count} ({_who(self.instances)}, first at t={self.first_t:g} s)"
+        return _counted(self.what, self)
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "instances": list(self.instances)}
+        return _as_json(self)
 
 
 @dataclass(frozen=True)
@@ -73,6 +70,16 @@ class Cut:
     t: float
     by: str
     reason: str
+
+
+def _counted(what: str, group: Crash | Finding) -> str:
+    """One line for a group of like events: what, where, how often, by whom, since when."""
+    at = f" at {group.where}" if group.where else ""
+    return f"{what}{at}  ×{group.count} ({_who(group.instances)}, first at t={group.first_t:g} s)"
+
+
+def _as_json(group: Crash | Finding) -> dict[str, Any]:
+    return {**group.__dict__, "instances": list(group.instances)}
 
 
 def _who(instances: tuple[str, ...]) -> str:
