@@ -134,7 +134,33 @@ def realtime(quick: bool = False) -> dict[str, Any]:
     return measure(16.0 if quick else 24.0)
 
 
+def program(quick: bool = False) -> dict[str, Any]:
+    """The reference deploy with the bot as a script (``bench/program_bot.py``: ``main()`` calls
+    ``app.run_polling()``) against the same bot through the async contract; target ratio <= 1.3."""
+    from simbot.check import judge
+    from simbot.scenario import Bot, Event, Scenario, Updates, simulate
+    from simbot.sim import program as targets
+
+    script = targets.script(str(ROOT / "bench" / "program_bot.py"))
+
+    def deploy(entry: Any, seed: int) -> Any:
+        return simulate(Scenario(
+            seed=seed, horizon=HORIZON, platform="render_worker", bot=Bot(entry=entry, policy=None),
+            events=(Event(0.0, "start"), Event(30.0, "deploy")), updates=Updates(every=10.0, start=5.0),
+        ))  # fmt: skip
+
+    seeds = iter(range(10**9))
+    size = _size(quick, 5, 20)
+    contract = timed(lambda: judge(deploy("simbot.drivers.ptb:naive", next(seeds))), **size)
+    as_script = timed(lambda: judge(deploy(script, next(seeds))), **size)
+    trace = deploy(script, 0)
+    requests = trace.of("request")
+    return {"ms_script": as_script["ms"], "ms_contract": contract["ms"], "ratio": as_script["ms"] / contract["ms"],
+            "requests": len(requests), "conflicts": sum(r["status"] == 409 for r in requests)}  # fmt: skip
+
+
 CASES: dict[str, Callable[[bool], dict[str, Any]]] = {
+    "program": program,
     "reference": reference, "bare": bare, "bare_simbot_fake": bare_simbot_fake, "looptime": looptime, "explore": explore, "scale": scale,
     "realtime": realtime,
 }  # fmt: skip

@@ -7,7 +7,18 @@ process), ``FakeTransport`` (an httpx transport), ``asgi_app`` (real HTTP throug
 uvicorn) and ``fake_telegram.transports.aiogram.FakeSession``.
 """
 
-from .core import DEFAULT_EPOCH, Bot, Exchange, FakeTelegram, Fault, RequestLog, Response, Rules, caller
+from .core import (
+    DEFAULT_EPOCH,
+    Bot,
+    Exchange,
+    FakeTelegram,
+    Fault,
+    RequestLog,
+    Response,
+    Rules,
+    caller,
+    handling,
+)
 from .transports.asgi import asgi_app
 from .transports.httpx import API_URL, FakeTransport, mocked, mount
 from .updates_builder import message_update
@@ -25,6 +36,7 @@ __all__ = [
     "Rules",
     "asgi_app",
     "caller",
+    "handling",
     "message_update",
     "mocked",
     "mount",

@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="simbot", description="Deterministic simulation of Telegram bot deploys.")
     parser.add_argument("--version", action="version", version=f"simbot {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_check(commands)
     demo = commands.add_parser("demo", help="run the reference scenario: a Render worker deploy of two real PTB bots")
     demo.add_argument("--seed", type=int, default=0, help="scenario seed (default: 0)")
     demo.add_argument("--trace", metavar="FILE", help="also write the trace as JSON lines to FILE")
@@ -28,10 +29,20 @@ def main(argv: list[str] | None = None) -> int:
     matrix.add_argument("--format", choices=("md", "csv", "json"), default="md", help="output format (default: md)")
     matrix.add_argument("--seed", type=int, default=1, help="scenario seed (default: 1)")
     matrix.add_argument("--progress", action="store_true", help="report each cell on stderr as it runs")
+    matrix.add_argument("--bot", action="append", default=[], metavar="TARGET",
+                        help="also a column for your bot (repeatable): a script, '-m package.module' or "
+                             "package.module:function; alone unless --policies is given")  # fmt: skip
+    matrix.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="set in the environment of --bot's processes (repeatable)")
     explore = commands.add_parser("explore", help="search scenarios (hypothesis) for one that fails a checker; "
                                   "write it shrunk as a scenario file; exit 1 if found, 0 if none")  # fmt: skip
-    explore.add_argument("--policy", required=True, metavar="NAME|module:function",
-                         help="a start-up policy name, or your own async (Application) -> None start-up")
+    explore_bot = explore.add_mutually_exclusive_group(required=True)
+    explore_bot.add_argument("--policy", metavar="NAME|module:function",
+                             help="a start-up policy name, or your own async (Application) -> None start-up")
+    explore_bot.add_argument("--bot", metavar="TARGET", help="your bot as it is written: a script (bot.py), "
+                             "'-m package.module' or package.module:function (see simbot check --help)")  # fmt: skip
+    explore.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                         help="set in the environment of the bot's processes (repeatable)")
     explore.add_argument("--platform", required=True, metavar="PRESET", help="a platform preset, e.g. render_worker")
     explore.add_argument("--examples", type=int, default=200, metavar="N", help="scenarios to generate (default: 200)")
     explore.add_argument("--budget-seconds", type=float, default=300.0, metavar="N",
@@ -47,18 +58,55 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--trace", metavar="FILE", help="also write the trace as JSON lines to FILE")
     replay.add_argument("--html", metavar="OUT", help="also write the timeline and verdict as a self-contained HTML page")
     args = parser.parse_args(argv)
+    if args.command == "check":
+        from .checking import command as check
+
+        return check(args.target, module=args.module, policy=args.policy, platforms=args.platform, env=args.env,
+                     seed=args.seed, as_json=args.json, html=args.html)  # fmt: skip
     if args.command == "demo":
         return _demo(args.seed, args.trace, args.html)
     if args.command == "matrix":
-        return _matrix(args.policies, args.platforms, args.format, args.seed, args.progress)
+        return _matrix(args.policies, args.platforms, args.format, args.seed, args.progress, args.bot, args.env)
     if args.command == "explore":
         from .explore.command import command
 
         return command(args.policy, args.platform, examples=args.examples, seed=args.seed, budget=args.budget_seconds,
-                       jobs=args.jobs, out=args.out, faults=args.faults)  # fmt: skip
+                       jobs=args.jobs, out=args.out, faults=args.faults, target=args.bot, env=args.env)  # fmt: skip
     if args.command == "replay":
         return _replay(args.file, args.json, args.trace, args.html)
     return 2  # pragma: no cover
+
+
+CHECK_DESCRIPTION = """\
+Run your bot as it is written through a deploy on each platform (start at 0 s, a deploy at 60 s,
+an update every 10 s), print each platform's timeline and verdict. Exit 0 when every verdict is
+PASS, 1 when any is not (FAIL, INCONCLUSIVE or ERROR: a run that cannot be trusted never passes),
+2 for bad input.
+
+TARGET is one of:
+  bot.py                     a script (a path ending in .py, or any existing file), run as __main__
+  -m package.module          a module, as python -m runs it (found from the working directory)
+  package.module:function    a function called without arguments (your main(), sync or async),
+                             or an async function of one parameter: simbot's instance entry point
+                             (decided from the function's definition, read without running it)
+or --policy NAME|module:function: a start-up policy, or your own async (Application) -> None.
+"""
+
+
+def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .checking import TOKEN_HELP
+
+    check = commands.add_parser("check", help="run your bot as it is written through a deploy on each platform",
+                                description=CHECK_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    check.add_argument("target", nargs="?", metavar="TARGET", help="bot.py, or package.module:function")
+    check.add_argument("-m", dest="module", metavar="MODULE", help="run the module as python -m does")
+    check.add_argument("--policy", metavar="NAME|module:function", help="a start-up policy instead of a TARGET")
+    check.add_argument("--platform", metavar="P[,P...]", help="platform presets (default: every preset)")
+    check.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                       help="set in each process's environment (repeatable); " + TOKEN_HELP)
+    check.add_argument("--seed", type=int, default=0, help="scenario seed (default: 0)")
+    check.add_argument("--json", action="store_true", help="print one JSON object on stdout and nothing else")
+    check.add_argument("--html", metavar="DIR", help="also write one page per platform: DIR/PRESET.html")
 
 
 def _fault_help() -> str:
@@ -98,7 +146,7 @@ def _replay(file: str, as_json: bool, trace_file: str | None, html_file: str | N
     An ERROR (the bot never worked) or a cut-short run differs unless [expect] names that status."""
     import json
 
-    from .report import timeline
+    from .report import bot_output, timeline
     from .scenario import ScenarioError, load, replay
 
     try:
@@ -106,7 +154,15 @@ def _replay(file: str, as_json: bool, trace_file: str | None, html_file: str | N
     except ScenarioError as exc:
         print(f"simbot replay: {exc}", file=sys.stderr)
         return 2
-    trace, verdict, differs = replay(scenario)
+    try:
+        trace, verdict, differs = replay(scenario)
+    except NotImplementedError as exc:  # a target kind this build cannot run: say so, never a traceback
+        print(f"simbot replay: {file}: bot: this simbot cannot run this kind of target yet ({exc})", file=sys.stderr)
+        return 2
+    printed = bot_output(trace)
+    if printed:  # stderr: what the bot printed is the user's to read, not part of the verdict
+        print("-- what the bot printed (virtual seconds, instance, | stdout ! stderr)", file=sys.stderr)
+        print("\n".join(printed), file=sys.stderr, flush=True)
     if trace_file:
         with open(trace_file, "w", encoding="utf-8") as out:
             out.write(trace.jsonl())
@@ -129,18 +185,34 @@ def _replay(file: str, as_json: bool, trace_file: str | None, html_file: str | N
     return 1 if differs else 0
 
 
-def _matrix(policies: str | None, platforms: str | None, fmt: str, seed: int, progress: bool) -> int:
-    """Exit 2 for an unknown policy or platform (the message lists the known ones)."""
+def _matrix(policies: str | None, platforms: str | None, fmt: str, seed: int, progress: bool,
+            targets: tuple[str, ...] | list[str] = (), env: tuple[str, ...] | list[str] = ()) -> int:  # fmt: skip
+    """Exit 2 for an unknown policy, platform or bot (the message names the argument and what was expected)."""
+    import contextlib
+
     from . import matrix
+    from .checking import BadInput, resolve
 
     def report(done: int, total: int, policy: str, platform: str) -> None:
         print(f"[{done + 1}/{total}] {policy} on {platform}", file=sys.stderr, flush=True)
 
     try:
-        table = matrix.rows(None if policies is None else policies.split(","),
-                            None if platforms is None else platforms.split(","), seed, report if progress else None)  # fmt: skip
+        bots = [(t, resolve(t, None, None, env)) for t in targets]
+        if env and not targets:
+            raise BadInput("--env", "a --bot to give it to (the policies read only the simulation's token)")
+    except BadInput as exc:
+        print(f"simbot matrix: {'--bot' if exc.argument == 'TARGET' else exc.argument}: {exc.problem}", file=sys.stderr)
+        return 2
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # a bot's own prints never mix into the table
+            table = matrix.rows(None if policies is None else policies.split(","),
+                                None if platforms is None else platforms.split(","), seed, report if progress else None,
+                                bots)  # fmt: skip
     except matrix.SelectionError as exc:
         print(f"simbot matrix: --{exc.parameter}: {exc.problem}", file=sys.stderr)
+        return 2
+    except NotImplementedError as exc:
+        print(f"simbot matrix: --bot: this simbot cannot run this kind of target yet ({exc})", file=sys.stderr)
         return 2
     print(matrix.render(table, fmt), end="")
     return 0

@@ -7,6 +7,8 @@ PTB with every framework default. Updates arrive every 10 s.
 
 from __future__ import annotations
 
+import sys
+
 from .check import Verdict, judge
 from .scenario import Bot, Event, Scenario, Updates, simulate
 from .sim.trace import Trace
@@ -20,5 +22,13 @@ def render_worker_deploy(seed: int = 0, horizon: float = 180.0) -> Trace:
 
 
 def run(seed: int = 0) -> tuple[Trace, Verdict]:
+    """The demo, judged; without python-telegram-bot, one line on stderr and exit status 2."""
+    from .startup.errors import FrameworkMissing, require_ptb
+
+    try:
+        require_ptb("simbot demo (two python-telegram-bot bots)")
+    except FrameworkMissing as exc:
+        print(f"simbot demo: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     trace = render_worker_deploy(seed)
     return trace, judge(trace)

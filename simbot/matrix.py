@@ -33,14 +33,18 @@ def settled_horizon(platform: Platform, last_event: float) -> float:
     return last_event + platform.startup_window() + platform.grace + SETTLE
 
 
-def deploy(policy: str, platform: str, seed: int = 1) -> Verdict:
+def deploy_scenario(bot: Bot, platform: str, seed: int = 1) -> Scenario:
     """Start at 0 s, deploy at 60 s, an update every 10 s, until the rollout has long settled."""
     horizon = settled_horizon(PRESETS[platform], 60.0)
     pushes = tuple(float(t) for t in range(5, int(horizon) - 60, 10))  # none in the last minute
-    return judge(simulate(Scenario(
-        seed=seed, horizon=horizon, platform=platform, bot=Bot(policy=policy),
-        events=(Event(0.0, "start"), Event(60.0, "deploy")), updates=Updates(at=pushes),
-    )))  # fmt: skip
+    return Scenario(seed=seed, horizon=horizon, platform=platform, bot=bot,
+                    events=(Event(0.0, "start"), Event(60.0, "deploy")), updates=Updates(at=pushes))  # fmt: skip
+
+
+def deploy(policy: str | Bot, platform: str, seed: int = 1) -> Verdict:
+    """``deploy_scenario`` of a policy (by name) or any bot, judged."""
+    bot = Bot(policy=policy) if isinstance(policy, str) else policy
+    return judge(simulate(deploy_scenario(bot, platform, seed)))
 
 
 class SelectionError(ValueError):
@@ -87,16 +91,25 @@ def row(policy: str, platform: str, v: Verdict) -> dict[str, Any]:
 
 def rows(
     policies: Iterable[str] | None = None, platforms: Iterable[str] | None = None, seed: int = 1,
-    progress: Callable[[int, int, str, str], object] | None = None,
+    progress: Callable[[int, int, str, str], object] | None = None, bots: Sequence[tuple[str, Bot]] = (),
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Every selected cell, platform by platform; ``progress(done, total, policy, platform)`` before each."""
-    chosen_policies, chosen_platforms = select(policies, platforms)
-    cells = [(policy, platform) for platform in chosen_platforms for policy in chosen_policies]
+    """Every selected cell, platform by platform; ``progress(done, total, policy, platform)`` before each.
+
+    ``bots`` are columns of their own after the policies, ``(label, Bot)``: your bot beside the policies
+    (``--bot``); with bots and no ``policies`` given, the bots alone."""
+    if bots and policies is None:
+        chosen_platforms = select(POLICY_NAMES, platforms)[1]
+        columns: list[tuple[str, str | Bot]] = []
+    else:
+        chosen_policies, chosen_platforms = select(policies, platforms)
+        columns = [(p, p) for p in chosen_policies]
+    columns += [(label, bot) for label, bot in bots]
+    cells = [(label, what, platform) for platform in chosen_platforms for label, what in columns]
     out = []
-    for i, (policy, platform) in enumerate(cells):
+    for i, (label, what, platform) in enumerate(cells):
         if progress is not None:
-            progress(i, len(cells), policy, platform)
-        out.append(row(policy, platform, deploy(policy, platform, seed)))
+            progress(i, len(cells), label, platform)
+        out.append(row(label, platform, deploy(what, platform, seed)))
     return out
 
 

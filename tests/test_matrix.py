@@ -106,3 +106,27 @@ def test_a_cell_that_cannot_be_trusted_shows_its_status_not_figures(outputs: dic
 
 def test_status_is_a_column_of_csv_and_json(outputs: dict[str, str]):
     assert outputs["csv"].splitlines()[0].startswith("policy,platform,status,")
+
+
+def test_a_bot_target_is_a_column_of_its_own_or_beside_the_policies(capsys):
+    import json
+
+    from simbot.cli import main
+
+    assert main(["matrix", "--bot", "simbot.drivers.ptb:naive", "--platforms", "k8s_rolling_1", "--format", "json"]) == 0
+    [alone] = json.loads(capsys.readouterr().out)
+    assert alone["policy"] == "simbot.drivers.ptb:naive" and alone["single_poller"] == "fail"
+    assert main(["matrix", "--bot", "simbot.drivers.ptb:naive", "--policies", "naive", "--platforms", "k8s_rolling_1"]) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[0] == "| preset | naive | simbot.drivers.ptb:naive |"
+    naive, bot = table.splitlines()[2].split(" | ")[1:3]
+    assert naive == bot.rstrip(" |")  # the same bot through the contract and as a policy: the same cell
+
+
+def test_a_bad_bot_target_or_a_stray_env_exits_2(capsys):
+    from simbot.cli import main
+
+    assert main(["matrix", "--bot", "missing.py", "--platforms", "k8s_rolling_1"]) == 2
+    assert "simbot matrix: --bot: the bot's script, a file;" in capsys.readouterr().err
+    assert main(["matrix", "--env", "A=b"]) == 2
+    assert "simbot matrix: --env: a --bot to give it to" in capsys.readouterr().err

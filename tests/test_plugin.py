@@ -14,6 +14,7 @@ from simbot.matrix import settled_horizon
 from simbot.platforms import PRESETS
 from simbot.scenario import Event
 from simbot.sim import run
+from tests.checking.ready import needs_program
 from tests.conftest import TOKEN
 
 pytest_plugins = ["pytester"]
@@ -212,3 +213,45 @@ def test_findings_appear_in_a_failure_message(simbot_run):
     with pytest.raises(AssertionError) as caught:
         result.assert_outcomes(liveness="fail")
     assert "findings (what a simulation cannot model" in str(caught.value) and "thread pool call" in str(caught.value)
+
+
+# -- the bot as it is written: script / module / main / env ---------------------------------------
+
+
+def test_a_script_is_relative_to_the_test_files_folder(simbot_run):
+    from tests.checking.ready import BOTS
+
+    s = simbot_run.scenario("k8s_recreate", script="checking/bots/echo_ptb.py", env={"MODE": "test"})
+    assert s.bot.script == str(BOTS / "echo_ptb.py") and s.bot.env == {"MODE": "test"}
+    assert s.horizon == settled_horizon(PRESETS["k8s_recreate"], 60.0)
+
+
+def test_module_and_main_are_named_like_the_command_lines(simbot_run, monkeypatch):
+    from tests.checking.ready import BOTS
+
+    monkeypatch.chdir(BOTS)
+    assert simbot_run.scenario("k8s_recreate", module="echopkg").bot.module == "echopkg"
+    assert simbot_run.scenario("k8s_recreate", main="echopkg.app:main").bot.main == "echopkg.app:main"
+
+
+def test_a_missing_script_fails_with_the_scenario_files_message(pytester: pytest.Pytester):
+    pytester.makepyfile(test_bad="def test_it(simbot_run):\n    simbot_run('render_worker', script='bot.py')\n")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"simbot_run: bot.script: expected the bot's script, a file; {pytester.path}/bot.py does not exist"])
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_env_reaches_an_entry_and_a_bad_name_is_refused(simbot_run):
+    result = simbot_run("k8s_recreate", entry="tests.checking.bots.entries:token_from_bot_token",
+                        env={"BOT_TOKEN": "999:AAHsomeoneElsesTokenForTestsOnly1"})  # fmt: skip
+    assert result.status == "ERROR"  # BOT_TOKEN from env won over the simulation's: 401, never polled
+    with pytest.raises(pytest.fail.Exception, match=r"bot\.env: expected environment variable names"):
+        simbot_run.scenario("k8s_recreate", policy="naive", env={"NOT-A-NAME": "x"})
+
+
+@needs_program
+def test_simbot_run_runs_a_script_as_it_is_written(simbot_run):
+    result = simbot_run("render_worker", script="checking/bots/echo_ptb.py")
+    result.assert_outcomes(single_poller="fail")
+    simbot_run("k8s_recreate", script="checking/bots/echo_ptb.py").assert_passes()

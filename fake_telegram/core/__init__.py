@@ -2,7 +2,8 @@
 
 from .bot import Bot, Rules, Webhook
 from .envelope import Response
-from .log import Exchange, RequestLog, caller
+from .log import Exchange, RequestLog, caller, handling
 from .server import DEFAULT_EPOCH, FakeTelegram, Fault
 
-__all__ = ["DEFAULT_EPOCH", "Bot", "Exchange", "Fault", "FakeTelegram", "RequestLog", "Response", "Rules", "Webhook", "caller"]
+__all__ = ["DEFAULT_EPOCH", "Bot", "Exchange", "Fault", "FakeTelegram", "RequestLog", "Response", "Rules", "Webhook", "caller",
+           "handling"]

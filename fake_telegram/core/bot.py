@@ -14,6 +14,7 @@ import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .envelope import CONFLICT_OTHER_GET_UPDATES, Response, error, ok
 from .log import Exchange
@@ -67,6 +68,9 @@ class Bot:
         # what the bot sent: sendMessage and friends; as bounded as the request log
         self.outbox: list[Exchange] | deque[Exchange] = [] if keep_sent is None else deque(maxlen=keep_sent)
         self.last_message_id = 0
+        self.last_file_id = 0  # file ids and media group ids of what the bot sent
+        self.last_poll_id = 0
+        self.profile: dict[tuple[str, str], Any] = {}  # (setMy… field, scope and language) -> value, as Telegram keeps it
         self.start()
 
     def start(self) -> None:

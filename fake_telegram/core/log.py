@@ -23,6 +23,9 @@ MAX_LOGGED_KEY = 256
 MAX_LOGGED_CHARS = 16384  # all keys and values of one request together
 
 caller: ContextVar[str] = ContextVar("fake_telegram_caller", default="unknown")
+# The update the caller is processing while it sends a request, set by whoever knows (a harness that
+# instruments the bot's framework): it ties a reply to the update it answers.
+handling: ContextVar[int | None] = ContextVar("fake_telegram_handling", default=None)
 
 
 class Exchange:
@@ -30,7 +33,7 @@ class Exchange:
 
     __slots__ = (
         "id", "at", "caller", "token", "method", "params", "response", "answered_at",
-        "long_poll", "kicked_by", "kicked", "abandoned_at", "update_ids", "_waiters",
+        "long_poll", "kicked_by", "kicked", "abandoned_at", "update_ids", "handling", "_waiters",
     )  # fmt: skip
 
     def __init__(self, id: int, at: float, who: str, token: str | None, method: str, params: dict[str, str]):
@@ -47,6 +50,7 @@ class Exchange:
         self.kicked: int | None = None  # the poll this request terminated
         self.abandoned_at: float | None = None  # the client gave up waiting
         self.update_ids: tuple[int, ...] = ()
+        self.handling: int | None = None  # the update the caller was processing when it sent this
         # clients waiting in reply(), each with its own context: the wake-up runs as the client,
         # so a simulator can drop it for a killed client and hold it for a paused one
         self._waiters: list[tuple[asyncio.Future[None], contextvars.Context]] = []
@@ -114,6 +118,7 @@ class Exchange:
             "kicked": self.kicked,
             "abandoned_at": self.abandoned_at,
             "update_ids": list(self.update_ids),
+            "handling": self.handling,
         }
 
 

@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import lifecycle, messages, polling, webhooks
+from . import lifecycle, messages, polling, sending, webhooks
 from .bot import Bot, Clock, Rules
 from .control import log_page
 from .envelope import NOT_FOUND, UNAUTHORIZED, Response, bare, error, flood, ok
-from .log import Exchange, RequestLog, caller, logged
+from .log import Exchange, RequestLog, caller, handling, logged
 from .params import Params
 from .tokens import bot_id, secret_accepted
 from .updates import expiry, render, update_type
@@ -60,6 +60,7 @@ HANDLERS: dict[str, Handler] = {
     "close": lifecycle.close,
     "logOut": lifecycle.log_out,
     **messages.HANDLERS,
+    **sending.HANDLERS,
 }
 
 
@@ -108,11 +109,13 @@ class FakeTelegram:
         body: bytes = b"",
         *,
         who: str | None = None,
+        cause: int | None = None,
     ) -> Exchange:
         """Take one HTTP request (``target`` is path plus query); answer now or later.
 
         ``headers`` must have lower-case names. ``who`` overrides the caller context
-        variable that the harness sets per simulated instance.
+        variable that the harness sets per simulated instance; ``cause``, the update being
+        handled (the ``handling`` context variable), for a request delivered outside the caller's context.
         """
         path, query = split_target(target)
         headers = headers or {}
@@ -121,6 +124,7 @@ class FakeTelegram:
             exchange.answer(self._control(verb, path, query, body), exchange.at)
             return exchange
         exchange = Exchange(self.log.next_id, self.clock(), who or caller.get(), None, "", {})
+        exchange.handling = cause if cause is not None else handling.get()
         self.log.append(exchange)
         response = self._dispatch(exchange, verb, path, query, headers, body)
         if response is not None:

@@ -138,9 +138,13 @@ def updates(h: History, late_after: float = 60.0) -> tuple[Check, Check, dict[st
     ]
     queued = len(missing) - len(lost)
     duplicates, after_kill, after_fault = [], [], []
+    seen = {a["update_id"]: a for a in replies(h)["answered_twice"]}  # what the user saw of a duplicate
     for uid, deliveries in sorted(received.items()):
         for (_, first), (t1, again) in itertools.pairwise(deliveries):
             v = Violation(t1, f"update {uid} received by {first} and again by {again}", (first, again))
+            if uid in seen:
+                v = Violation(t1, f"{v.what}; the user got {seen[uid]['replies']} replies", v.instances,
+                              tuple(seen[uid]["requests"]))  # fmt: skip
             if _confirmed_before(h, first, uid, t1):
                 duplicates.append(v)
             elif first in h.killed:
@@ -188,3 +192,40 @@ def _confirmed_before(h: History, instance: str, uid: int, t: float) -> bool:
             if offset.lstrip("-").isdigit() and int(offset) > uid:
                 return True
     return False
+
+
+# What a chat user sees as a new message: a reply. Chat actions, edits, answers to callbacks are not.
+REPLY_METHODS = frozenset({
+    "sendMessage", "copyMessage", "copyMessages", "forwardMessage", "forwardMessages", "sendPhoto", "sendDocument",
+    "sendAudio", "sendVideo", "sendVoice", "sendVideoNote", "sendAnimation", "sendSticker", "sendLocation",
+    "sendVenue", "sendContact", "sendPoll", "sendDice", "sendMediaGroup", "sendPaidMedia", "sendInvoice", "sendGame",
+})  # fmt: skip
+
+
+def replies(h: History) -> dict[str, Any]:
+    """Replies per update, and the updates a user saw answered twice.
+
+    A request carries ``handling`` when the bot sent it while its framework was processing
+    that update (drivers/instrument.py). One handling may send several messages (that is the
+    bot's design); an update is *answered twice* when its replies come from two or more
+    instances, or from one instance that handled it more than once: what a user sees when
+    two instances both handle a duplicate."""
+    cached: dict[str, Any] | None = getattr(h, "_replies", None)  # read by the duplicates check and the metrics
+    if cached is not None:
+        return cached
+    sent: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for r in h.requests:
+        uid = r.get("handling")
+        if uid is not None and r["method"] in REPLY_METHODS and r["status"] == 200:
+            sent[uid].append((r["instance"], r["id"]))
+    handlings: dict[tuple[int, str], int] = defaultdict(int)
+    for e in h.trace.of("handled"):
+        handlings[(e["update_id"], e["instance"])] += 1
+    twice = []
+    for uid, by in sorted(sent.items()):
+        who = sorted({i for i, _ in by})
+        if len(who) > 1 or handlings[(uid, who[0])] > 1:
+            twice.append({"update_id": uid, "instances": who, "replies": len(by), "requests": [rid for _, rid in by]})
+    h._replies = {"sent": sum(len(by) for by in sent.values()), "updates_answered": len(sent), "answered_twice": twice}  # type: ignore[attr-defined]
+    return h._replies  # type: ignore[attr-defined,no-any-return]
+

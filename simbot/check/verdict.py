@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..sim.trace import Trace
-from .checkers import Check, downtime, liveness, longest_gap, single_poller, updates
+from .checkers import Check, downtime, liveness, longest_gap, replies, single_poller, updates
 from .history import History
 from .status import (
     ERROR,
@@ -115,6 +115,11 @@ class Verdict:
         m = self.metrics
         lines.append(f"  downtime {m['downtime']:.3f} s, longest gap {m['longest_gap']:.3f} s, "
                      f"409s {m['conflicts']}, first poll after deploy {m['first_poll_after_deploy']}")  # fmt: skip
+        twice = m.get("replies", {}).get("answered_twice", [])
+        if twice:
+            lines.append(f"  replies: {len(twice)} update(s) answered twice: " + "; ".join(
+                f"update {a['update_id']} by {' and '.join(a['instances'])} ({a['replies']} messages)" for a in twice[:limit])
+                + (f"; … and {len(twice) - limit} more" if len(twice) > limit else ""))  # fmt: skip
         lines.append("  reached: " + ", ".join(f"{k}={v}" for k, v in self.reached.items()))
         for title, items in (("crashes (uncaught exceptions, unasked non-zero exits)", self.crashes),
                              ("findings (what a simulation cannot model: threads, sockets, blocking calls)", self.findings)):  # fmt: skip
@@ -138,7 +143,7 @@ def judge(trace: Trace, *, liveness_bound: float = 60.0) -> Verdict:
     }
     crashed = crashes(h)
     status, reason, checks = _assess(h, checks, cut, crashed)
-    verdict = Verdict(checks, metrics(h) | {"updates": update_details}, reachability(h, checks), trace,
+    verdict = Verdict(checks, metrics(h) | {"updates": update_details, "replies": replies(h)}, reachability(h, checks), trace,
                       status=status, reason=reason, crashes=crashed, findings=findings(trace), cut=cut)  # fmt: skip
     return verdict
 

@@ -13,24 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Any
 
-from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, TypeHandler
+from telegram.ext import Application, ApplicationBuilder
 
 from ..sim.process import InstanceContext
-from ..sim.simulation import note_handled
+from .policies import with_policy, with_startup  # their home; re-exported for older imports
 
 
 def build(info: InstanceContext) -> Application:  # type: ignore[type-arg]
-    """A default Application that tells the harness about every update it handles."""
-    app = ApplicationBuilder().token(info.env["TELEGRAM_BOT_TOKEN"]).build()
-    app.add_handler(TypeHandler(Update, _handled), group=-1000)
-    return app
-
-
-async def _handled(update: Update, context: object) -> None:
-    note_handled(update.update_id)
+    """A default Application, nothing added: the harness sees handled updates in PTB itself (``instrument``)."""
+    return ApplicationBuilder().token(info.env["TELEGRAM_BOT_TOKEN"]).build()
 
 
 async def run_polling(app: Application) -> None:  # type: ignore[type-arg]
@@ -64,37 +56,4 @@ def _exit() -> None:
     raise SystemExit(0)
 
 
-def with_policy(name: str, **params: Any):  # type: ignore[no-untyped-def]
-    """An entry point running a ``simbot.startup`` policy, fitted to its instance.
-
-    The host-local lock lives in the instance's own filesystem; a lease uses the
-    simulation's shared store (a ``MemoryStore`` unless the scenario put another
-    there) and the instance's name as its owner.
-    """
-    from ..startup import MemoryStore, policy
-
-    async def entry(info: InstanceContext) -> None:
-        fitted = dict(params)
-        if name == "delay-probe-backoff":
-            fitted.setdefault("lock_dir", str(info.root))
-        if name == "lease":
-            fitted.setdefault("store", info.extra["shared"].setdefault("lease_store", MemoryStore()))
-            fitted.setdefault("owner", info.name)
-        await policy(name, **fitted)(build(info))
-
-    entry.__qualname__ = f"with_policy({name!r})"
-    return entry
-
-
-def with_startup(startup: Any):  # type: ignore[no-untyped-def]
-    """An entry point running your own start-up: ``async (app) -> None``, or ``"module:function"``."""
-    if isinstance(startup, str):
-        from ..sim.entry import load
-
-        startup = load(startup)
-
-    async def entry(info: InstanceContext) -> None:
-        await startup(build(info))
-
-    entry.__qualname__ = f"with_startup({getattr(startup, '__qualname__', startup)!r})"
-    return entry
+__all__ = ["build", "naive", "run_polling", "well_behaved", "with_policy", "with_startup"]

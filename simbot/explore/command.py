@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..report import timeline
@@ -27,14 +28,21 @@ def bot_from(name: str) -> Bot:
     return Bot(policy=name)
 
 
-def command(policy: str, platform: str, *, examples: int, seed: int, budget: float | None, jobs: int,
-            out: str, faults: str | None) -> int:  # fmt: skip
+def command(policy: str | None, platform: str, *, examples: int, seed: int, budget: float | None, jobs: int,
+            out: str, faults: str | None, target: str | None = None, env: Sequence[str] = ()) -> int:  # fmt: skip
     """Exit 1 when a counterexample was found (and written), 0 when none, 2 for bad arguments,
-    3 when the bot cannot start at all (an ERROR on a plain start: nothing to search)."""
+    3 when the bot cannot start at all (an ERROR on a plain start: nothing to search).
+
+    The bot: ``policy`` (a policy name or your start-up) or ``target`` (your bot as it is written,
+    the forms of ``simbot check``), with ``env`` (``NAME=VALUE``) in its processes' environment."""
+    from ..checking import BadInput, resolve
+
     try:
-        bot = bot_from(policy)
-    except ValueError as exc:
-        return _bad("--policy", str(exc))
+        if (policy is None) == (target is None):
+            raise BadInput("--policy / --bot", "exactly one of them")
+        bot = resolve(target, None, policy, env)
+    except BadInput as exc:
+        return _bad("--bot" if exc.argument == "TARGET" else exc.argument, exc.problem)
     chosen = DEFAULT_FAULTS if faults is None else tuple(f.strip() for f in faults.split(",") if f.strip())
     try:
         report = explore(bot, platform, examples=examples, seed=seed, budget=budget, jobs=jobs, faults=chosen,
@@ -43,7 +51,7 @@ def command(policy: str, platform: str, *, examples: int, seed: int, budget: flo
         parameter, _, problem = str(exc).partition(": ")
         return _bad(f"--{parameter}", problem or str(exc))
     print(file=sys.stderr)
-    again = command_line(policy, platform, examples, seed, faults)
+    again = command_line(policy, platform, examples, seed, faults, target=target, env=env)
     if report.cannot_start is not None:
         print(cannot_start(report))
         return 3
@@ -94,10 +102,12 @@ def _progress(r: Exploration) -> None:
         print(f"explore {r.bot.label()} on {r.platform}: {r.run} runs, {r.elapsed:.1f} s", file=sys.stderr)
 
 
-def command_line(policy: str, platform: str, examples: int, seed: int, faults: str | None = None) -> str:
+def command_line(policy: str | None, platform: str, examples: int, seed: int, faults: str | None = None, *,
+                 target: str | None = None, env: Sequence[str] = ()) -> str:  # fmt: skip
     """The command that searches exactly these scenarios again (``--jobs`` does not change them)."""
-    words = ["simbot", "explore", "--policy", policy, "--platform", platform, "--examples", str(examples),
-             "--seed", str(seed)]  # fmt: skip
+    bot = ["--policy", policy] if policy is not None else [f"--bot={target}"]
+    words = ["simbot", "explore", *bot, "--platform", platform, "--examples", str(examples), "--seed", str(seed)]
+    words += [f"--env={item}" for item in env]
     if faults is not None:
         words += ["--faults", faults]
     return shlex.join(words)

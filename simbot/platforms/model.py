@@ -14,6 +14,11 @@ from typing import Literal
 Order = Literal["start_first", "stop_first", "simultaneous"]
 Signal = Literal["SIGTERM", "SIGINT"]
 OnExit = Literal["restart", "stop"]
+# Which machine a new process of the service runs on, so which files (and file locks) it sees:
+# "per_process": a fresh container every start (a new image filesystem, nothing kept);
+# "per_replica": a replica's container survives its restarts until a deploy replaces it;
+# "shared": every process of the service on one machine (systemd on a VPS, a laptop).
+Hosts = Literal["per_process", "per_replica", "shared"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +56,7 @@ class Platform:
     max_restarts: int | None = None  # None: unlimited
     restart_window: float | None = None  # counting window for max_restarts
     backoff: Backoff = field(default_factory=Backoff)
-    shared_host: bool = False  # instances share one filesystem (systemd, a laptop)
+    hosts: Hosts = "per_process"  # see ``Hosts``; cited per preset in docs/platforms.md §5.1
     source: str = ""  # where the defaults come from (§5 "Conf")
 
     def __post_init__(self) -> None:

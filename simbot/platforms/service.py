@@ -8,6 +8,7 @@ SIGKILL follows, and whether an exited process comes back.
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..sim.process import EntryPoint, Instance
@@ -28,6 +29,7 @@ class Slot:
     restart_times: list[float] = field(default_factory=list)
     retiring: set[str] = field(default_factory=set)  # names the platform is stopping
     replaces: Instance | None = None  # the process this slot's rollout stops first
+    host: str | None = None  # the machine its current (or next) process runs on: ``Platform.hosts``
 
 
 class Service:
@@ -43,6 +45,7 @@ class Service:
         self.stopping: set[str] = set()  # instances the platform itself is stopping
         self._when_gone: dict[str, object] = {}  # what to do once a stopped instance is gone
         self._launches: dict[str, int] = {}  # processes started per name, so every name is unique
+        self._containers = 0  # containers made for "per_replica" hosts: bot.c1, bot.c2 …
         sim.on_exit.append(self._exited)
 
     # -- naming and spawning ---------------------------------------------------------
@@ -55,9 +58,27 @@ class Service:
         self._launches[base] = runs = self._launches.get(base, 0) + 1
         return base if runs == 1 else f"{base}#{runs}"
 
+    def _host(self, slot: Slot, name: str) -> str:
+        """The machine a new process of ``slot`` runs on (``Platform.hosts``)."""
+        if self.platform.hosts == "shared":
+            return self.name
+        if self.platform.hosts == "per_replica":
+            if slot.host is None:  # a restart keeps the container; a deploy's new slot gets a new one
+                self._containers += 1
+                slot.host = f"{self.name}.c{self._containers}"
+            return slot.host
+        return name  # a fresh container for every process
+
+    def replica_host(self, index: int) -> str | None:
+        """The machine replica ``index`` runs on now (a stray started by hand on it), if it has one."""
+        if 0 <= index < len(self.slots):
+            return self.slots[index].host
+        return None
+
     def _launch(self, slot: Slot) -> Instance:
-        host = self.name if self.platform.shared_host else None
-        instance = self.sim.spawn(self._instance_name(slot), self.entry, env=self.env, host=host)
+        name = self._instance_name(slot)
+        slot.host = host = self._host(slot, name)
+        instance = self.sim.spawn(name, self.entry, env=self.env, host=host)
         slot.instance = instance
         self.sim.at(self.sim.now() + self.platform.readiness_delay, lambda: self._ready(instance))
         return instance
@@ -93,7 +114,8 @@ class Service:
         old = self.slots[index]
         # a slot superseded before it launched still owes the stop of the process it replaced
         outgoing = old.instance or old.replaces
-        new = Slot(index, generation, replaces=outgoing)
+        same = self.platform.hosts == "per_replica" and generation == old.generation  # `docker restart`
+        new = Slot(index, generation, replaces=outgoing, host=old.host if same else None)
         self.slots[index] = new
         p = self.platform
         after = lambda: self._roll(index + 1, generation)  # noqa: E731
@@ -190,15 +212,19 @@ class Service:
 
 
 def stray(sim: Simulation, entry: EntryPoint | str, *, start: float, stop: float | None = None,
-          name: str = "stray") -> None:  # fmt: skip
+          name: str = "stray", host: Callable[[], str | None] | None = None,
+          env: dict[str, str] | None = None) -> None:  # fmt: skip
     """A poller outside the platform's control: a developer's laptop, a one-off run, CI.
 
-    It starts at ``start`` and, if ``stop`` is given, gets Ctrl-C (SIGINT) then.
+    It starts at ``start`` and, if ``stop`` is given, gets Ctrl-C (SIGINT) then. With
+    ``host`` (asked at the start: ``lambda: service.replica_host(0)``), it runs on that
+    machine, next to the replica: a copy started by hand on the VPS sees its files and locks.
     """
 
     def begin() -> None:
-        sim.record("stray_start", name)
-        sim.spawn(name, entry)
+        machine = host() if host is not None else None
+        sim.record("stray_start", name, **({"host": machine} if host is not None else {}))
+        sim.spawn(name, entry, host=machine, env=env)
 
     def end() -> None:
         instance = next((i for i in sim.instances if i.name == name and i.alive), None)

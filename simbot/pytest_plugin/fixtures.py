@@ -132,8 +132,9 @@ class SimbotRunner:
     ``replay(scenario_or_path)`` runs one; ``judge(trace)`` wraps a trace you ran yourself.
     """
 
-    def __init__(self, repro_dir: Callable[[], Path] | None = None):
+    def __init__(self, repro_dir: Callable[[], Path] | None = None, base: Path | None = None):
         self._repro_dir = repro_dir
+        self.base = base  # what ``script`` is relative to: the test file's folder
 
     def __call__(self, platform: str, **keywords: Any) -> SimulationResult:
         __tracebackhide__ = True
@@ -142,13 +143,18 @@ class SimbotRunner:
     def scenario(
         self, platform: str, *, policy: str | None = None, startup: str | Callable[..., Any] | None = None,
         entry: str | Callable[..., Any] | None = None, params: dict[str, Any] | None = None,
-        events: Iterable[Any] = DEFAULT_EVENTS, updates_every: float | None = 10.0, updates_at: Sequence[float] = (),
+        script: str | os.PathLike[str] | None = None, module: str | None = None, main: str | None = None,
+        env: dict[str, str] | None = None, events: Iterable[Any] = DEFAULT_EVENTS, updates_every: float | None = 10.0,
+        updates_at: Sequence[float] = (),
         seed: int = 0, horizon: float | None = None, overrides: dict[str, Any] | None = None,
         latency: tuple[float, float] = (0.0, 0.0), drop: float = 0.0, store_latency: tuple[float, float] = (0.0, 0.0),
         store_outages: Sequence[tuple[float, float]] = (), description: str = "",
     ) -> Any:  # fmt: skip
         """A validated ``Scenario``. The bot: exactly one of ``policy`` (with ``params``), ``startup``
-        (``async (app) -> None``, an import path or the function) or ``entry``. ``events``: ``(at, kind)``,
+        (``async (app) -> None``, an import path or the function), ``entry``, or your bot as it is written:
+        ``script`` (a path relative to the test file's folder), ``module`` (run as ``python -m``) or ``main``
+        (``package.module:function``, called without arguments); ``env``: added to each process's
+        environment (the token variables are set for you: docs/scenarios.md). ``events``: ``(at, kind)``,
         ``(at, kind, {params})`` or ``Event`` objects; default: start at 0 s, deploy at 60 s. ``horizon``:
         default, long after the last event's rollout settles (as in ``simbot.matrix``)."""
         __tracebackhide__ = True
@@ -159,10 +165,14 @@ class SimbotRunner:
         from ..scenario.platform import platform_values
 
         (startup_name, startup_obj), (entry_name, entry_obj) = _import_path(startup), _import_path(entry)
-        bot = {k: v for k, v in (("policy", policy), ("startup", startup_name), ("entry", entry_name)) if v is not None}
+        bot = {k: v for k, v in (("policy", policy), ("startup", startup_name), ("entry", entry_name),
+                                 ("script", None if script is None else os.fspath(script)), ("module", module),
+                                 ("main", main)) if v is not None}  # fmt: skip
         objects = startup_obj is not None or entry_obj is not None
         if objects and len(bot) == 1 and not params:
             bot = {"policy": "naive"}  # validates the rest; the object replaces it below
+        if env is not None:
+            bot["env"] = env
         data: dict[str, Any] = {
             "description": description, "seed": seed, "horizon": horizon,
             "platform": {"preset": platform, **(overrides or {})}, "bot": {**bot, **({"params": params} if params else {})},
@@ -173,12 +183,12 @@ class SimbotRunner:
         }  # fmt: skip
         try:
             if horizon is None:  # derived from the validated platform and events, then everything is checked with it
-                s = shape(data, source="simbot_run")
+                s = shape(data, source="simbot_run", base=self.base)
                 p = dataclasses.replace(PRESETS[s.platform], **platform_values(s.platform_overrides))
                 last = max([0.0, *(e.at + e.params.get("seconds", 0) for e in s.events),
                             *(e.params["until"] for e in s.events if e.params.get("until") is not None)])  # fmt: skip
                 data["horizon"] = settled_horizon(p, last)
-            s = parse(data, source="simbot_run")
+            s = parse(data, source="simbot_run", base=self.base)
         except ScenarioError as exc:
             problem = str(exc)
         else:
@@ -186,7 +196,7 @@ class SimbotRunner:
         if problem:
             pytest.fail(problem, pytrace=False)
         if objects:  # not importable by name: the scenario runs the object itself
-            s = dataclasses.replace(s, bot=Bot(policy=None, startup=startup_obj, entry=entry_obj))  # type: ignore[arg-type]
+            s = dataclasses.replace(s, bot=Bot(policy=None, startup=startup_obj, entry=entry_obj, env=s.bot.env))  # type: ignore[arg-type]
         return s
 
     def replay(self, scenario: Any) -> SimulationResult:
@@ -236,7 +246,7 @@ def _event(e: Any) -> dict[str, Any]:
 def simbot_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> SimbotRunner:
     """Run a deploy scenario and judge it: ``simbot_run("render_worker", policy="lease").assert_passes()``."""
     name = re.sub(r"\W", "_", request.node.name)[:40]
-    return SimbotRunner(lambda: tmp_path_factory.mktemp(name))
+    return SimbotRunner(lambda: tmp_path_factory.mktemp(name), Path(request.path).parent)
 
 
 @pytest.fixture

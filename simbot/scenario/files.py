@@ -23,6 +23,7 @@ from ..startup.params import MAX_SECONDS, ParamError, plain
 from .limits import MAX_UPDATE_TIMES, check_budget, check_event_param, check_replicas
 from .model import EVENT_KINDS, OUTCOMES, REQUIRED, Bot, Event, Scenario, Updates
 from .platform import checked_platform, overridable
+from .targets import TargetError, check_env, check_main, check_module, check_script
 
 MAX_FILE_BYTES = 1 << 20  # a scenario is a page of TOML; anything near this is not one
 SET_PER_INSTANCE = ("lock_dir", "store", "owner")  # the simulation gives each instance its own
@@ -36,8 +37,9 @@ class ScenarioError(ValueError):
 
 
 class _Reader:
-    def __init__(self, source: str):
+    def __init__(self, source: str, base: Path | None = None):
         self.source = source
+        self.base = base  # what bot.script is relative to: the file's folder (default: the working directory)
 
     def fail(self, key: str, expected: str, got: Any = REQUIRED) -> ScenarioError:
         found = "" if got is REQUIRED else f", got {got!r}"
@@ -74,24 +76,24 @@ class _Reader:
         return self.fail(prefix + error.key, error.expected, error.got if error.got is not ... else REQUIRED)
 
 
-def parse(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+def parse(data: dict[str, Any], source: str = "<scenario>", base: Path | None = None) -> Scenario:
     """A validated Scenario from parsed TOML: every value typed, finite and in range, every entry importable,
-    the run bounded (``limits``)."""
-    return _parse(data, source, budget=True)
+    the run bounded (``limits``). ``bot.script`` is relative to ``base`` (``load``: the file's folder)."""
+    return _parse(data, source, budget=True, base=base)
 
 
-def shape(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+def shape(data: dict[str, Any], source: str = "<scenario>", base: Path | None = None) -> Scenario:
     """What ``parse`` gives for the file with the longest horizon, no updates and no run-size bounds.
 
     For a caller that derives the horizon from the platform and the events (the pytest
     plugin) and then parses again, with every check, at that horizon.
     """
     probe = {**data, "horizon": MAX_SECONDS, "updates": {}}
-    return _parse(probe, source, budget=False)
+    return _parse(probe, source, budget=False, base=base)
 
 
-def _parse(data: dict[str, Any], source: str, *, budget: bool) -> Scenario:
-    r = _Reader(source)
+def _parse(data: dict[str, Any], source: str, *, budget: bool, base: Path | None = None) -> Scenario:
+    r = _Reader(source, base)
     if not isinstance(data, dict):
         raise r.fail("(top level)", "a table of scenario keys", data)
     for key in data:
@@ -156,38 +158,68 @@ def _platform(r: _Reader, data: dict[str, Any]) -> tuple[str, dict[str, Any], Pl
     return name, overrides, platform
 
 
+BOT_KEYS = {
+    "policy": "a start-up policy name",
+    "startup": "'module:function', an async (Application) -> None",
+    "entry": "'module:function', an instance entry point",
+    "script": "your bot's script, a path relative to this file",
+    "module": "your bot's module, run as python -m",
+    "main": "'module:function', your bot's main, called without arguments",
+}
+
+
 def _bot(r: _Reader, data: dict[str, Any]) -> Bot:
-    table = r.table(data, "bot", {"policy", "startup", "entry", "params"})
-    policy, startup, entry = table.get("policy"), table.get("startup"), table.get("entry")
-    if sum(v is not None for v in (policy, startup, entry)) != 1:
-        raise r.fail("bot", "exactly one of bot.policy (a start-up policy name), bot.startup ('module:function', "
-                            "an async (Application) -> None) or bot.entry ('module:function', an instance entry point)")
+    table = r.table(data, "bot", {*BOT_KEYS, "params", "env"})
+    named = {k: table[k] for k in BOT_KEYS if table.get(k) is not None}
+    if len(named) != 1:
+        choices = ", ".join(f"bot.{k} ({what})" for k, what in BOT_KEYS.items())
+        raise r.fail("bot", f"exactly one of {choices}", sorted(f"bot.{k}" for k in named) if named else REQUIRED)
+    [(kind, value)] = named.items()
     params = table.get("params", {})
     if not isinstance(params, dict):
         raise r.fail("bot.params", "a table of the policy's parameters", params)
-    if policy is not None:
-        from ..startup import POLICIES, MemoryStore
-        from ..startup import policy as make
-
-        if not isinstance(policy, str) or policy not in POLICIES:
-            raise r.fail("bot.policy", f"one of {', '.join(POLICIES)}", policy)
-        for name in SET_PER_INSTANCE:
-            if name in params:
-                raise r.fail(f"bot.params.{name}", "no value: the simulation gives each instance its own "
-                                                   "(a host-local lock directory, the shared lease store, its name)")  # fmt: skip
-        trial = {"store": MemoryStore(), **params} if policy == "lease" else params
+    try:
+        env = check_env(table.get("env", {}))
+    except TargetError as exc:
+        raise r.fail("bot.env", str(exc)) from None
+    if kind == "policy":
+        _policy(r, value, params)
+    elif params:
+        raise r.fail("bot.params", f"no parameters: they are for bot.policy, not bot.{kind}")
+    if kind in ("startup", "entry"):
+        _entry(r, f"bot.{kind}", value)
+    elif kind in ("script", "module", "main"):
+        if not isinstance(value, str):
+            raise r.fail(f"bot.{kind}", BOT_KEYS[kind], value)
         try:
-            make(policy, **trial)
-        except ParamError as exc:
-            raise r.param(exc, "bot.params.") from None
-        except ValueError as exc:
-            raise r.fail("bot.params", f"parameters of {policy!r} ({exc})") from None
-    else:
-        key, value = ("bot.startup", startup) if startup is not None else ("bot.entry", entry)
-        _entry(r, key, value)
-        if params:
-            raise r.fail("bot.params", f"no parameters: they are for bot.policy, not {key}")
-    return Bot(policy=policy, entry=entry, params=params, startup=startup)
+            if kind == "script":
+                value = str(check_script(value, r.base))
+            elif kind == "module":
+                check_module(value)
+            else:
+                check_main(value)
+        except TargetError as exc:
+            raise r.fail(f"bot.{kind}", str(exc)) from None
+    return Bot(params=params, env=env, **{"policy": None, kind: value})  # type: ignore[arg-type]
+
+
+def _policy(r: _Reader, policy: Any, params: dict[str, Any]) -> None:
+    from ..startup import POLICIES, MemoryStore
+    from ..startup import policy as make
+
+    if not isinstance(policy, str) or policy not in POLICIES:
+        raise r.fail("bot.policy", f"one of {', '.join(POLICIES)}", policy)
+    for name in SET_PER_INSTANCE:
+        if name in params:
+            raise r.fail(f"bot.params.{name}", "no value: the simulation gives each instance its own "
+                                               "(a host-local lock directory, the shared lease store, its name)")  # fmt: skip
+    trial = {"store": MemoryStore(), **params} if policy == "lease" else params
+    try:
+        make(policy, **trial)
+    except ParamError as exc:
+        raise r.param(exc, "bot.params.") from None
+    except ValueError as exc:
+        raise r.fail("bot.params", f"parameters of {policy!r} ({exc})") from None
 
 
 def _entry(r: _Reader, key: str, value: Any) -> None:
@@ -236,7 +268,8 @@ def _events(r: _Reader, raw: Any, horizon: float) -> tuple[Event, ...]:
             if default is REQUIRED and name not in params:
                 raise r.fail(f"{key}.{name}", f"a value (a {kind!r} event needs it)")
         if kind == "stray":
-            _entry(r, f"{key}.entry", params.get("entry", spec["entry"][1]))
+            if "entry" in params:  # without one: the bot itself (a script, module or main) or PTB's defaults
+                _entry(r, f"{key}.entry", params["entry"])
             stray = params.get("name", spec["name"][1])
             if stray in strays:
                 raise r.fail(f"{key}.name", f"a name no other stray has (events[{strays[stray]}] is {stray!r})", stray)
@@ -284,7 +317,7 @@ def load(path: str | Path) -> Scenario:
         data = tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
-    return parse(data, str(path))
+    return parse(data, str(path), base=path.parent)
 
 
 def read_text(path: Path) -> str:
@@ -324,18 +357,23 @@ def read_text(path: Path) -> str:
         raise ScenarioError(f"{path}: not UTF-8 text ({exc})") from None
 
 
-def to_toml(s: Scenario) -> str:
-    """The scenario as a file; ``parse(tomllib.loads(to_toml(s))) == s``."""
+def to_toml(s: Scenario, base: Path | None = None) -> str:
+    """The scenario as a file; ``parse(tomllib.loads(to_toml(s, base)), base=base) == s``.
+
+    ``bot.script`` is written relative to ``base`` (``save``: the file's folder), absolute without one."""
     data: dict[str, Any] = {}
     if s.description:
         data["description"] = s.description
     data["seed"] = s.seed
     data["horizon"] = s.horizon
     data["platform"] = {"preset": s.platform, **s.platform_overrides}
-    bot: dict[str, Any] = {k: v for k, v in (("policy", s.bot.policy), ("startup", s.bot.startup),
-                                               ("entry", s.bot.entry)) if v is not None}  # fmt: skip
+    bot: dict[str, Any] = {k: getattr(s.bot, k) for k in BOT_KEYS if getattr(s.bot, k) is not None}
+    if s.bot.script is not None and base is not None:
+        bot["script"] = Path(os.path.relpath(s.bot.script, os.path.abspath(base))).as_posix()
     if s.bot.params:
         bot["params"] = s.bot.params
+    if s.bot.env:
+        bot["env"] = dict(s.bot.env)
     data["bot"] = bot
     data["network"] = {"latency": list(s.latency), "drop": s.drop}
     data["store"] = {"latency": list(s.store_latency), "outages": [list(w) for w in s.store_outages]}
@@ -351,4 +389,5 @@ def to_toml(s: Scenario) -> str:
 
 
 def save(s: Scenario, path: str | Path) -> None:
-    Path(path).write_text(to_toml(s), encoding="utf-8")
+    """Write ``s`` to ``path``; a script target is stored relative to the file's folder."""
+    Path(path).write_text(to_toml(s, Path(path).parent), encoding="utf-8")

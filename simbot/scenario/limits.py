@@ -30,7 +30,8 @@ OUTAGE_STATUSES = (429, 500, 502, 503, 504)  # what Telegram (or the proxy in fr
 EVENT_PARAMS: dict[str, dict[str, tuple[Any, Range | None]]] = {
     "crash": {"replica": (int, Range(0, MAX_REPLICAS - 1)), "code": (int, EXIT_CODE)},
     "scale": {"replicas": (int, Range(0, MAX_REPLICAS))},
-    "stray": {"until": (float, SECONDS), "entry": (str, None), "name": (str, None)},
+    "stray": {"until": (float, SECONDS), "entry": (str, None), "name": (str, None),
+              "replica": (int, Range(0, MAX_REPLICAS - 1))},
     "pause": {"replica": (int, Range(0, MAX_REPLICAS - 1)), "seconds": (float, PERIOD)},
     "pause_before_poll": {"replica": (int, Range(0, MAX_REPLICAS - 1)), "seconds": (float, PERIOD)},
     "webhook": {"url": (str, None)},
@@ -69,7 +70,7 @@ def check_replicas(events: tuple[Event, ...], platform: Platform, source_fail: A
             count = platform.replicas
         elif event.kind == "scale":
             count = event.params["replicas"]
-        elif event.kind in ("crash", "pause", "pause_before_poll"):
+        elif event.kind in ("crash", "pause", "pause_before_poll") or (event.kind == "stray" and "replica" in event.params):
             replica = event.params.get("replica", 0)
             if replica >= count:
                 now = (f"{count} replica{'s' if count != 1 else ''} (0 .. {count - 1})" if count

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,8 @@ EVENT_KINDS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     "restart": {},
     "crash": {"replica": (int, 0), "code": (int, 137)},
     "scale": {"replicas": (int, REQUIRED)},
-    "stray": {"until": ((int, float), None), "entry": (str, "simbot.drivers.ptb:naive"), "name": (str, "stray")},
+    "stray": {"until": ((int, float), None), "entry": (str, None), "name": (str, "stray"),
+              "replica": (int, None)},  # on that replica's machine (platform.hosts), else its own
     "pause": {"replica": (int, 0), "seconds": ((int, float), REQUIRED)},
     "pause_before_poll": {"replica": (int, 0), "seconds": ((int, float), REQUIRED)},
     "webhook": {"url": (str, REQUIRED)},
@@ -32,19 +34,36 @@ class Event:
 
 @dataclass(frozen=True)
 class Bot:
-    """The bot under test: a named ``simbot.startup`` policy, your own start-up, or your own entry point."""
+    """The bot under test: a named ``simbot.startup`` policy, your own start-up or entry point, or your own
+    bot as it is written (a script, a module run with ``-m``, or a ``main`` function)."""
 
     policy: str | None = None  # "naive" when nothing else is named
     entry: str | None = None  # "module:function", an async (InstanceContext) -> None
     params: dict[str, Any] = field(default_factory=dict)
     startup: str | None = None  # "module:function", an async (Application) -> None (docs/startup.md)
+    script: str | None = None  # an absolute path: run as ``python PATH`` (files store it relative to the file)
+    module: str | None = None  # "package.module": run as ``python -m package.module``
+    main: str | None = None  # "package.module:function", sync or async, called without arguments
+    env: dict[str, str] = field(default_factory=dict)  # added to each process's environment
 
     def __post_init__(self) -> None:
-        if self.policy is None and self.startup is None and self.entry is None:
+        if all(getattr(self, k) is None for k in TARGET_KEYS):
             object.__setattr__(self, "policy", "naive")
 
+    @property
+    def user_bot(self) -> bool:
+        """The bot's own program (script, module, main), not simbot's contract: it gets real isolation."""
+        return self.script is not None or self.module is not None or self.main is not None
+
     def label(self) -> str:
-        return self.policy or self.startup or self.entry or "?"
+        if self.script is not None:
+            return os.path.basename(self.script)
+        if self.module is not None:
+            return f"-m {self.module}"
+        return self.policy or self.startup or self.entry or self.main or "?"
+
+
+TARGET_KEYS = ("policy", "startup", "entry", "script", "module", "main")
 
 
 @dataclass(frozen=True)

@@ -8,25 +8,55 @@ from collections.abc import Callable
 from fake_telegram import message_update
 
 from ..check import Verdict, judge
-from ..drivers.ptb import with_policy, with_startup
 from ..platforms import PRESETS
 from ..platforms.service import Service, stray
 from ..sim.network import Network
+from ..sim.process import EntryPoint
 from ..sim.simulation import Simulation
 from ..sim.trace import Trace
 from ..startup import MemoryStore
-from .model import Event, Scenario
+from .model import Bot, Event, Scenario
 from .platform import platform_values as _platform_values
+from .targets import token_env
 
 
 def simulate(s: Scenario) -> Trace:
+    return build(s).run()
+
+
+def entry_point(bot: Bot) -> EntryPoint | str:
+    """What each process of the bot runs. PTB is imported only for simbot's own policies and start-ups,
+    so a scenario of an aiogram bot runs where only aiogram is installed."""
+    if bot.script is not None:
+        from ..sim import program
+
+        return program.script(bot.script)
+    if bot.module is not None:
+        from ..sim import program
+
+        return program.module(bot.module)
+    if bot.main is not None:
+        from ..sim import program
+
+        return program.main(bot.main)
+    if bot.policy or bot.startup:
+        from ..drivers.policies import with_policy, with_startup
+
+        return with_policy(bot.policy, **bot.params) if bot.policy else with_startup(bot.startup)  # type: ignore[no-any-return]
+    assert bot.entry is not None
+    return bot.entry
+
+
+def build(s: Scenario) -> Simulation:
+    """The simulation of ``s``, ready to ``run()``. Only the simulation's token is served: a bot that reads
+    its token from elsewhere is answered 401 Unauthorized, as Telegram answers a wrong token, and crashes
+    loudly instead of polling some other bot (``foreign_tokens`` says which token it used)."""
     platform = dataclasses.replace(PRESETS[s.platform], **_platform_values(s.platform_overrides))
     sim = Simulation(seed=s.seed, horizon=s.horizon, network=Network(s.latency, s.drop))
+    sim.fake.allowed_tokens = frozenset({sim.token})
     sim.shared["lease_store"] = MemoryStore(latency=s.store_latency, outages=list(s.store_outages),
                                             wipes=list(s.store_wipes), seed=s.seed)  # fmt: skip
-    entry = (with_policy(s.bot.policy, **s.bot.params) if s.bot.policy
-             else with_startup(s.bot.startup) if s.bot.startup else s.bot.entry)  # fmt: skip
-    service = Service(sim, platform, entry)  # type: ignore[arg-type]
+    service = Service(sim, platform, entry_point(s.bot), env=token_env(sim.token, s.bot.env))  # type: ignore[arg-type]
     for start, end in s.store_outages:
         sim.at(start, lambda seconds=end - start: sim.record("store_outage", None, seconds=seconds))
     for at in s.store_wipes:
@@ -36,8 +66,10 @@ def simulate(s: Scenario) -> Trace:
     for event in s.events:
         if event.kind == "stray":
             p = event.params
-            stray(sim, p.get("entry", "simbot.drivers.ptb:naive"), start=event.at, stop=p.get("until"),
-                  name=p.get("name", "stray"))  # fmt: skip
+            on = p.get("replica")
+            entry, env = stray_entry(s.bot, p.get("entry"), sim.token)
+            stray(sim, entry, start=event.at, stop=p.get("until"), name=p.get("name", "stray"), env=env,
+                  host=None if on is None else lambda on=on: service.replica_host(on))  # fmt: skip
         else:
             sim.at(event.at, _action(sim, service, event))
     times = set(s.updates.at)
@@ -48,7 +80,22 @@ def simulate(s: Scenario) -> Trace:
             t += s.updates.every
     for t in sorted(times):
         sim.at(t, lambda: sim.push(message_update("hello", date=int(sim.epoch + sim.now()))))
-    return sim.run()
+    return sim
+
+
+def stray_entry(bot: Bot, entry: str | None, token: str) -> tuple[EntryPoint | str, dict[str, str] | None]:
+    """What a stray runs: its ``entry``; else a copy of the user's own bot (script, module or main, with
+    its env: someone started the same bot by hand); else, for simbot's own policies, PTB's defaults."""
+    if entry is not None:
+        return entry, None
+    if bot.script is not None or bot.module is not None or bot.main is not None:
+        return entry_point(bot), token_env(token, bot.env)
+    return "simbot.drivers.ptb:naive", None
+
+
+def foreign_tokens(sim: Simulation) -> list[str]:
+    """Tokens other than the simulation's that the bot sent requests with (each refused 401), in first-use order."""
+    return list(dict.fromkeys(e.token for e in sim.fake.log.entries if e.token is not None and e.token != sim.token))
 
 
 def _action(sim: Simulation, service: Service, event: Event) -> Callable[[], object]:

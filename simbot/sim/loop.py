@@ -18,10 +18,11 @@ import math
 import selectors
 import sys
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from . import where
+from . import greenproc, where
 from .process import Instance, current
 from .watchdog import Unwinder, Watchdog
 
@@ -133,6 +134,8 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         if owner is None:
             raise RuntimeError("simbot: only a simulated instance may register signal handlers")
         owner.signal_handlers[sig] = (callback, args)
+        if owner.process is not None:
+            owner.process.handlers.pop(sig, None)  # the later registration wins, as in CPython
 
     def remove_signal_handler(self, sig: int) -> bool:
         owner = current.get()
@@ -147,8 +150,75 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         return finding
 
     def run_in_executor(self, executor: Any, func: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-        finding = self.report(f"thread pool call {getattr(func, '__qualname__', func)!r}")
-        raise RuntimeError(f"simbot: threads are not allowed in a simulation ({finding.where})")
+        """An instance's executor call (the default pool or a ThreadPoolExecutor, as aiogram runs sync
+        filters and ``asyncio.to_thread`` runs anything) runs in a fresh greenlet of its process:
+        deterministic, and cooperative if it blocks. The harness has no executor."""
+        process = greenproc.current_process() if executor is None or isinstance(executor, ThreadPoolExecutor) else None
+        if process is None:
+            finding = self.report(f"thread pool call {getattr(func, '__qualname__', func)!r}")
+            raise RuntimeError(f"simbot: threads are not allowed in a simulation ({finding.where})")
+        return process.call_in_greenlet(func, args)
+
+    # -- a process's own view of "its" loop (the shared one) ----------------------------
+
+    def run_until_complete(self, future: Any) -> Any:
+        g = greenproc.running()
+        if g is None:
+            return super().run_until_complete(future)
+        process = g.process
+        if process.loop_closed:
+            raise RuntimeError("Event loop is closed")
+        return process.in_loop(asyncio.ensure_future(future, loop=self))
+
+    def run_forever(self) -> None:
+        g = greenproc.running()
+        if g is None:
+            return super().run_forever()
+        process = g.process
+        if process.loop_closed:
+            raise RuntimeError("Event loop is closed")
+        if process.forever is not None:
+            raise RuntimeError("This event loop is already running")
+        if process.stop_pending:  # stop() before run_forever(): one pass, then return
+            process.stop_pending = False
+            return None
+        process.forever = self.create_future()
+        try:
+            process.in_loop(process.forever)
+        finally:
+            process.forever = None
+        return None
+
+    def stop(self) -> None:
+        process = greenproc.current_process()
+        if process is None:
+            return super().stop()
+        if process.forever is not None and not process.forever.done():
+            process.forever.set_result(None)
+        elif process.forever is None:
+            process.stop_pending = True
+        return None
+
+    def close(self) -> None:
+        process = greenproc.current_process()
+        if process is None:
+            return super().close()
+        process.loop_closed = True  # only its own view: the shared loop runs on for everyone else
+        return None
+
+    def is_closed(self) -> bool:
+        if super().is_closed():
+            return True  # the run is over (and at interpreter exit no greenlet may be asked)
+        process = greenproc.current_process()
+        return process is not None and process.loop_closed
+
+    async def shutdown_asyncgens(self) -> None:
+        if greenproc.current_process() is None:
+            await super().shutdown_asyncgens()
+
+    async def shutdown_default_executor(self, timeout: float | None = None) -> None:
+        if greenproc.current_process() is None:
+            await super().shutdown_default_executor()
 
     async def getaddrinfo(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
         finding = self.report(f"name lookup {host}:{port}")
@@ -225,15 +295,31 @@ def _run_gated(handle: asyncio.Handle, owner: Instance) -> None:
     if owner.paused:
         owner.held.append((handle._callback, handle._args, handle._context))  # type: ignore[attr-defined]
         return
+    if _owner_hook is not None:
+        _owner_hook(owner)
     try:
         asyncio.Handle._run(handle)  # asyncio's own: reports a callback's exception to the loop
     except SystemExit as exc:
         Unwinder.stop()  # an os._exit in the instance has unwound to here
-        owner.exit(_exit_code(exc.code))
+        if owner.process is None or not owner.process.absorb(exc):
+            owner.exit(_exit_code(exc.code))
     except Watchdog:
         raise
-    except KeyboardInterrupt:
-        owner.exit(130)
+    except KeyboardInterrupt as exc:
+        if owner.process is None or not owner.process.absorb(exc):
+            owner.exit(130)
+
+
+# Called with the owner before each instance callback while a run has isolated processes
+# (isolation swaps their modules, environment and argv in); None otherwise, at no cost.
+_owner_hook: Callable[[Instance], None] | None = None
+
+
+def watch_owners(hook: Callable[[Instance], None] | None) -> Callable[[Instance], None] | None:
+    """Install ``hook`` (None removes it); returns the one it replaces."""
+    global _owner_hook
+    previous, _owner_hook = _owner_hook, hook
+    return previous
 
 
 def _exit_code(code: object) -> int:

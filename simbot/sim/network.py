@@ -17,7 +17,7 @@ import httpx
 
 from fake_telegram import FakeTelegram
 from fake_telegram.core.bot import SERVER_CONTEXT
-from fake_telegram.core.log import Exchange
+from fake_telegram.core.log import Exchange, handling
 from fake_telegram.transports.httpx import forward, parts, read_timeout, to_httpx
 
 from .process import Instance, current
@@ -68,11 +68,11 @@ class Wire:
         timeout = read_timeout(request)
         up, down, dropped = self._delay(), self._delay(), self.rng.random() < self.network.drop
         call = await parts(request)
-        who = owner.name if owner is not None else None
+        who, cause = (owner.name if owner is not None else None), handling.get()
         arrived: asyncio.Future[Exchange] = loop.create_future()
 
         def deliver() -> None:
-            exchange = self.fake.receive(*call, who=who)
+            exchange = self.fake.receive(*call, who=who, cause=cause)
             if not arrived.done():
                 arrived.set_result(exchange)
 

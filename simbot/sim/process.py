@@ -72,6 +72,7 @@ class Instance:
         self.started_at: float | None = None
         self.ended_at: float | None = None
         self.main: asyncio.Task[Any] | None = None
+        self.process: Any = None  # its greenproc.Process: sync code, pid, Python-level signal handlers
         self.resources: list[Callable[[], object]] = []  # closed at death, as the kernel closes fds
         self.context = contextvars.copy_context()
         self.context.run(_enter, self)
@@ -164,6 +165,8 @@ class Instance:
         elif signum in self.signal_handlers:
             callback, args = self.signal_handlers[signum]
             self.loop.call_soon(callback, *args, context=self.context)
+        elif self.process is not None and self.process.deliver(signum):
+            pass  # a Python-level handler (signal.signal), SIG_IGN or SIG_DFL
         elif signum == signal.SIGINT and self.main is not None:
             # asyncio.run's default SIGINT handling: cancel the main task, exit 130
             self.loop.call_soon(self.main.cancel, context=self.context)

@@ -47,6 +47,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from . import greenproc
 from .process import current
 from .watchdog import Unwinder
 
@@ -206,6 +207,9 @@ def _exit(code: int) -> None:
         return
     loop.report(f"os._exit({code!r})")
     instance.kill(code if isinstance(code, int) else 1)
+    g = greenproc.running()
+    if g is not None:
+        g.process.abandon()  # a program's greenlet: it simply never runs again
     Unwinder.start(sys._getframe(1), lambda: InstanceExit(code))
     raise InstanceExit(code)
 

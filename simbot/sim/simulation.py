@@ -27,8 +27,11 @@ from urllib.parse import urlencode
 
 from fake_telegram import DEFAULT_EPOCH, FakeTelegram
 
-from . import wallclock, where
+from ..drivers.instrument import instrumented
+from . import greenproc, oslayer, wallclock, where
 from .entry import load
+from .filesystem import per_host
+from .isolation import OUTPUT_LINES, Isolation, Output
 from .loop import Deadlock, HorizonReached, StepLimit, VirtualLoop, Watchdog
 from .network import Network, Wire
 from .process import HARNESS, EntryPoint, Instance, InstanceContext, current
@@ -69,6 +72,9 @@ class Simulation:
         self.shared: dict[str, Any] = {}  # what every instance can reach: a lease store, say
         self._aiogram: tuple[Any, Any] | None = None
         self._calm: Callable[[], None] = lambda: None  # silences the watchdog once the run has caught it
+        self._isolation: Isolation | None = None  # made when a program target first starts
+        self._outputs: list[Output] = []
+        self._output_lines: dict[str, int] = {}
 
     # -- the world ---------------------------------------------------------------
 
@@ -100,6 +106,9 @@ class Simulation:
         info = InstanceContext(name, env, functools.partial(self.host, host or name), "https://api.telegram.org",
                                {"clock_skew": clock_skew, "seed": self.rng.getrandbits(32), "shared": self.shared})  # fmt: skip
         instance = Instance(self.loop, info, entry, on_exit=self._exited)
+        instance.process = greenproc.Process(instance, self.loop, pid=1000 + len(self.instances), ppid=1)
+        instance.process.host = host or name
+        instance.process.simulation = self
         self.instances.append(instance)
         self.record("spawn", name, host=host or name)
         instance.start()
@@ -179,6 +188,9 @@ class Simulation:
                 self._calm()
                 self.ended_by = "watchdog"
                 self.record("watchdog", exc.instance, seconds=self.watchdog, where=exc.where)
+            for output in self._outputs:
+                output.flush_partial()
+            self._record_dropped_output()
             self.finished = True
             for finding in self.loop.findings:
                 what = finding.what if self.hosts_root is None else finding.what.replace(self.hosts_root, "<hosts>")
@@ -202,9 +214,14 @@ class Simulation:
             _running.append(self)
             stack.callback(_running.remove, self)
             stack.enter_context(routed_to(self.wire, self.loop))
+            stack.enter_context(instrumented(note_handled))  # handled updates, from the frameworks themselves
             stack.callback(self._unpatch_aiogram)
             self._calm = stack.enter_context(armed(self.watchdog))
             stack.enter_context(sealed(self.loop))
+            stack.enter_context(oslayer.installed(self))
+            stack.enter_context(self._capturing_output())
+            stack.callback(self._end_isolation)
+            stack.enter_context(per_host(self))  # each host's files and locks (filesystem.py)
             self._patch_aiogram()
             stack.enter_context(self._capturing_logs())
             stack.enter_context(warnings.catch_warnings())
@@ -232,6 +249,49 @@ class Simulation:
         finally:
             root.removeHandler(handler)
 
+    # -- programs: isolation and output --------------------------------------------
+
+    def isolation(self) -> Isolation:
+        """The run's process isolation, installed when the first program target starts."""
+        if self._isolation is None:
+            self._isolation = Isolation()
+            self._isolation.after_import["aiogram.client.bot"] = self._patch_aiogram  # a bot imports it itself
+            self._isolation.on_log_record = _TraceHandler(self).handle  # its root logger is its own
+            self._isolation.install()
+        return self._isolation
+
+    def _end_isolation(self) -> None:
+        if self._isolation is not None:
+            self._isolation.uninstall()
+            self._isolation = None
+
+    @contextmanager
+    def _capturing_output(self) -> Iterator[None]:
+        """An instance's stdout and stderr are its own (trace events), never the harness's streams."""
+        real_out, real_err = sys.stdout, sys.stderr
+        self._outputs = [Output(self, "stdout", real_out), Output(self, "stderr", real_err)]
+        sys.stdout, sys.stderr = self._outputs  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = real_out, real_err
+
+    def record_output(self, instance: Instance, stream: str, line: str) -> None:
+        """One line an instance wrote: an ``output`` event, up to ``OUTPUT_LINES`` per instance."""
+        count = self._output_lines.get(instance.name, 0) + 1
+        self._output_lines[instance.name] = count
+        if count > OUTPUT_LINES:
+            return
+        text = where.scrub(where.unrooted(line), limit=1000)
+        if self.hosts_root is not None:
+            text = text.replace(self.hosts_root, "<hosts>")
+        self.record("output", instance.name, stream=stream, line=text)
+
+    def _record_dropped_output(self) -> None:
+        for name, count in self._output_lines.items():
+            if count > OUTPUT_LINES:
+                self.record("output_dropped", name, lines=count - OUTPUT_LINES)
+
     def _patch_aiogram(self) -> None:
         """An aiogram Bot built without a session gets the fake's, as httpx clients get the wire.
 
@@ -254,6 +314,11 @@ class Simulation:
             self._aiogram = None
 
     def _blocking_sleep(self, seconds: float) -> None:
+        g = greenproc.running()
+        if g is not None:  # a process's sync code: it blocks, on the virtual clock
+            if seconds < 0:
+                raise ValueError("sleep length must be non-negative")
+            return g.process.sleep(seconds)
         if current.get() is None:
             return _real_sleep(seconds)
         shown = repr(seconds) if isinstance(seconds, int | float) else type(seconds).__name__
@@ -372,6 +437,7 @@ def _waiting_on(task: asyncio.Task[Any]) -> str:
         frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
         if frame is not None:
             path = where.stable_path(frame.f_code.co_filename)
-            innermost = f"{getattr(coro, '__qualname__', '?')} at {path}:{frame.f_lineno}"
+            name = where.unrooted(getattr(coro, "__qualname__", "?"))  # a script's label names its path
+            innermost = f"{name} at {path}:{frame.f_lineno}"
         coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
     return innermost

@@ -37,12 +37,15 @@ class Event:
 
 
 def request_record(e: Exchange) -> dict[str, Any]:
-    return {
+    record = {
         "t": _t(e.at), "kind": "request", "id": e.id, "instance": e.caller, "method": e.method,
         "params": e.params, "status": e.status, "description": e.description,
         "answered_at": _t(e.answered_at), "abandoned_at": _t(e.abandoned_at), "long_poll": e.long_poll,
         "kicked_by": e.kicked_by, "kicked": e.kicked, "update_ids": list(e.update_ids),
     }  # fmt: skip
+    if e.handling is not None:  # sent while handling an update (drivers/instrument.py): only then
+        record["handling"] = e.handling
+    return record
 
 
 class Trace:

@@ -22,13 +22,34 @@ _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 MESSAGE_LIMIT = 300
 
 
+_PROJECTS: list[str] = []  # program targets' project directories (each ending in os.sep), longest first
+
+
+def add_project(root: str) -> None:
+    """Name files under ``root`` relative to it: a bot copied to two directories gives one trace."""
+    if root not in _PROJECTS:
+        _PROJECTS.append(root)
+        _PROJECTS.sort(key=len, reverse=True)
+
+
+def unrooted(text: str) -> str:
+    """``text`` with every project directory removed (a traceback's or a print's paths)."""
+    for root in _PROJECTS:
+        text = text.replace(root, "")
+    return text
+
+
 def stable_path(filename: str) -> str:
     """``filename`` as the same string on every machine: installed packages after
     ``site-packages/`` (a virtualenv inside the checkout would otherwise name itself),
-    then relative to the working directory, then to the standard library."""
+    then relative to a program target's project directory, to the working directory,
+    then to the standard library."""
     _, site, after = filename.rpartition(_SITE)
     if site:
         return after
+    for root in _PROJECTS:
+        if filename.startswith(root):
+            return filename[len(root):]
     here = os.getcwd() + os.sep
     if filename.startswith(here):
         return filename[len(here):]

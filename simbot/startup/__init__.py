@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Startup, run
+from .errors import FrameworkMissing, require_ptb
 from .incident import DelayProbeBackoff
 from .lease import LeasePolicy
 from .lock import HostLock
@@ -30,6 +31,7 @@ def policy(name: str, **params: Any) -> Startup:
         cls = POLICIES[name]
     except KeyError:
         raise ValueError(f"unknown start-up policy {name!r}; expected one of: {', '.join(POLICIES)}") from None
+    require_ptb(f"start-up policy {name!r}")
     check_policy(name, cls, params)  # a ParamError (a ValueError) naming the parameter and its type or range
     try:
         return cls(**params)  # type: ignore[no-any-return]
@@ -38,6 +40,6 @@ def policy(name: str, **params: Any) -> Startup:
 
 
 __all__ = [
-    "POLICIES", "DelayProbeBackoff", "ExitOnConflict", "FileStore", "HostLock", "LeasePolicy", "LeaseStore",
+    "POLICIES", "DelayProbeBackoff", "ExitOnConflict", "FrameworkMissing", "FileStore", "HostLock", "LeasePolicy", "LeaseStore",
     "MemoryStore", "Naive", "ParamError", "Startup", "StoreUnavailable", "policy", "run",
 ]

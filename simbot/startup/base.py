@@ -13,11 +13,13 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from telegram.ext import Application
+if TYPE_CHECKING:
+    from telegram.ext import Application
 
-Startup = Callable[[Application], Awaitable[None]]  # type: ignore[type-arg]
+
+Startup = Callable[["Application"], Awaitable[None]]  # type: ignore[type-arg]
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
 log = logging.getLogger("simbot.startup")
 

@@ -30,13 +30,14 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from dataclasses import dataclass
-from typing import Literal
-
-from telegram.error import Conflict
-from telegram.ext import Application
+from typing import TYPE_CHECKING, Literal
 
 from .base import first, log, shut_down, stop_event
+from .errors import Conflict
 from .lock import HostLock
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
 
 
 @dataclass(frozen=True)

@@ -47,12 +47,14 @@ import secrets
 import warnings
 from dataclasses import dataclass, field
 from datetime import timedelta
-
-from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application
+from typing import TYPE_CHECKING
 
 from .base import first, log, shut_down, stop_event
+from .errors import Conflict, NetworkError, RetryAfter, TelegramError
 from .stores.base import Grant, LeaseStore, StoreUnavailable
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
 
 MIN_POLL_TIMEOUT = 3  # below this the server's anti-spin rule may raise it anyway
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-
-from telegram.error import Conflict
-from telegram.ext import Application
+from typing import TYPE_CHECKING
 
 from .base import first, log, shut_down, stop_event
+from .errors import Conflict
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
 
 
 @dataclass(frozen=True)

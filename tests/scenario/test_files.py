@@ -50,7 +50,7 @@ def test_a_rich_scenario_round_trips():
         (MINIMAL.replace("horizon = 100", "horizon = -5"), "horizon: expected a number between 1 and"),
         (MINIMAL.replace("horizon = 100", ""), "horizon: expected the run's length in virtual seconds"),
         ("colour = 1\n" + MINIMAL, "<scenario>: colour: expected one of the keys"),
-        (MINIMAL + "colour = 1\n", "<scenario>: bot.colour: expected one of entry, params, policy"),
+        (MINIMAL + "colour = 1\n", "<scenario>: bot.colour: expected one of entry, env, main, module, params, policy, script, startup"),
         (MINIMAL.replace('policy = "naive"', 'policy = "yolo"'), "bot.policy: expected one of naive"),
         (MINIMAL.replace('policy = "naive"', 'entry = "nocolon"'), "bot.entry: expected 'package.module:function'"),
         (MINIMAL + "[bot.params]\nttl = 1\n", "bot.params.ttl: expected a parameter of 'naive' (poll_timeout)"),

@@ -1,0 +1,54 @@
+"""Entry points running a start-up (ours or yours) on a default python-telegram-bot Application.
+
+Importable without python-telegram-bot: a scenario module names these whatever framework is
+installed; python-telegram-bot is imported when an instance builds its Application, and a
+policy asks for it up front (``simbot.startup.policy``), so a missing one is one clear error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..sim.process import InstanceContext
+
+
+def _build(info: InstanceContext) -> Any:
+    from .ptb import build
+
+    return build(info)
+
+
+def with_policy(name: str, **params: Any):  # type: ignore[no-untyped-def]
+    """An entry point running a ``simbot.startup`` policy, fitted to its instance.
+
+    The host-local lock lives in the instance's own filesystem; a lease uses the
+    simulation's shared store (a ``MemoryStore`` unless the scenario put another
+    there) and the instance's name as its owner.
+    """
+    from ..startup import MemoryStore, policy
+
+    async def entry(info: InstanceContext) -> None:
+        fitted = dict(params)
+        if name == "delay-probe-backoff":
+            fitted.setdefault("lock_dir", str(info.root))
+        if name == "lease":
+            fitted.setdefault("store", info.extra["shared"].setdefault("lease_store", MemoryStore()))
+            fitted.setdefault("owner", info.name)
+        await policy(name, **fitted)(_build(info))
+
+    entry.__qualname__ = f"with_policy({name!r})"
+    return entry
+
+
+def with_startup(startup: Any):  # type: ignore[no-untyped-def]
+    """An entry point running your own start-up: ``async (app) -> None``, or ``"module:function"``."""
+    if isinstance(startup, str):
+        from ..sim.entry import load
+
+        startup = load(startup)
+
+    async def entry(info: InstanceContext) -> None:
+        await startup(_build(info))
+
+    entry.__qualname__ = f"with_startup({getattr(startup, '__qualname__', startup)!r})"
+    return entry
