@@ -78,8 +78,12 @@ def _counted(what: str, group: Crash | Finding) -> str:
     return f"{what}{at}  ×{group.count} ({_who(group.instances)}, first at t={group.first_t:g} s)"
 
 
+JSON_INSTANCES = 20  # a crash loop restarts thousands of times: name the first few, count the rest
+
+
 def _as_json(group: Crash | Finding) -> dict[str, Any]:
-    return {**group.__dict__, "instances": list(group.instances)}
+    shown = list(group.instances[:JSON_INSTANCES])
+    return {**group.__dict__, "instances": shown, "more_instances": len(group.instances) - len(shown)}
 
 
 def _who(instances: tuple[str, ...]) -> str:

@@ -159,3 +159,14 @@ def test_the_same_trace_from_other_python_processes_and_checkout_directories(tmp
         assert done.returncode == 1, done.stderr
         digests.add(json.loads(done.stdout)["platforms"]["render_worker"]["digest"])
     assert len(digests) == 1, digests
+
+
+def test_a_crash_loop_on_ecs_is_replaced_every_10_s_and_judged_an_error() -> None:
+    """ECS replaces a task that exits after RUNNING unthrottled, but a new task takes time to launch
+    (docs/platforms.md §7): with no delay the loop never left t=0 and the watchdog cut the run."""
+    from simbot.matrix import deploy_scenario
+
+    trace = build(deploy_scenario(Bot(script=str(HERE / "raises_at_import" / "bot.py")), "ecs_default", 1)).run()
+    starts = [e["t"] for e in trace.of("spawn")]
+    assert starts[:3] == [0.0, 10.0, 20.0], starts[:5]
+    assert judge(trace).status == "ERROR"

@@ -251,3 +251,13 @@ def test_a_real_crash_after_polling_is_listed_and_the_restarted_bot_passes():
     v = judge(trace)
     assert v.status == PASS, v.describe()
     assert len(v.crashes) == 1 and v.crashes[0].instances == ("bot.v1",)
+
+
+def test_a_crash_loops_json_names_twenty_instances_and_counts_the_rest():
+    from simbot.check.status import Crash
+
+    loop = Crash("KeyError", "'ADMIN_CHAT_ID'", "bot.py:14 in <module>", 1000,
+                 tuple(f"bot.v1#{i}" for i in range(1000)), 0.0)  # fmt: skip
+    as_json = loop.to_json()
+    assert as_json["instances"] == [f"bot.v1#{i}" for i in range(20)]
+    assert (as_json["more_instances"], as_json["count"]) == (980, 1000)
