@@ -16,7 +16,7 @@ def bot_output(trace: Trace) -> list[str]:
     for r in trace:
         if r["kind"] == "output":
             mark = "!" if r.get("stream") == "stderr" else "|"
-            lines.append(f"  {r['t']:9.3f} {r['instance']} {mark} {r['line']}")
+            lines.extend(f"  {r['t']:9.3f} {r['instance']} {mark} {line}" for line in r["text"].split("\n"))
         elif r["kind"] == "output_dropped":
             lines.append(f"  {r['t']:9.3f} {r['instance']}: {r['lines']} more line(s) not kept")
     return lines

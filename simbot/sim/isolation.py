@@ -235,10 +235,9 @@ class Output:
             return self.real.write(text)
         if self.simulation.finished:  # simbot tearing the processes down after the horizon: not the run's
             return len(text)
-        pending = self.partial.get(instance, "") + text
-        *lines, rest = pending.split("\n")
-        for line in lines:
-            self.simulation.record_output(instance, self.stream, line)
+        complete, newline, rest = (self.partial.get(instance, "") + text).rpartition("\n")
+        if newline:
+            self.simulation.record_output(instance, self.stream, complete)
         self.partial[instance] = rest
         return len(text)
 

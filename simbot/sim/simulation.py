@@ -276,16 +276,22 @@ class Simulation:
         finally:
             sys.stdout, sys.stderr = real_out, real_err
 
-    def record_output(self, instance: Instance, stream: str, line: str) -> None:
-        """One line an instance wrote: an ``output`` event, up to ``OUTPUT_LINES`` per instance."""
-        count = self._output_lines.get(instance.name, 0) + 1
-        self._output_lines[instance.name] = count
-        if count > OUTPUT_LINES:
+    def record_output(self, instance: Instance, stream: str, text: str) -> None:
+        """Whole lines an instance wrote in one write (a traceback is one): an ``output`` event, up to
+        ``OUTPUT_LINES`` lines per instance, each cut at 1000 characters."""
+        lines = text.split("\n")
+        before = self._output_lines.get(instance.name, 0)
+        self._output_lines[instance.name] = before + len(lines)
+        room = OUTPUT_LINES - before
+        if room <= 0:
             return
-        text = where.scrub(where.unrooted(line), limit=1000)
+        if len(lines) > room or max(map(len, lines)) > 1000:
+            lines = [line if len(line) <= 1000 else line[:999] + "…" for line in lines[:room]]
+            text = "\n".join(lines)
+        text = where.scrub(where.unrooted(text))
         if self.hosts_root is not None:
             text = text.replace(self.hosts_root, "<hosts>")
-        self.record("output", instance.name, stream=stream, line=text)
+        self.record("output", instance.name, stream=stream, text=text)
 
     def _record_dropped_output(self) -> None:
         for name, count in self._output_lines.items():

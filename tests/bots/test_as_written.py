@@ -128,7 +128,7 @@ def test_its_lock_stops_a_second_copy_started_on_the_same_host() -> None:
     assert (start["instance"], start["t"], start["host"]) == ("by-hand", 30.0, "bot.c1")  # replica 0's machine
     [exit_] = [e for e in trace.of("exit") if e["instance"] == "by-hand"]
     assert (exit_["t"], exit_["code"]) == (30.0, 0)  # at once: flock(LOCK_EX | LOCK_NB) found bot.v1's lock
-    said = [o["line"] for o in trace.of("output") if o["instance"] == "by-hand"]
+    said = [o["text"] for o in trace.of("output") if o["instance"] == "by-hand"]
     assert any("Another instance is already running (/tmp/telegram_bot.lock is locked)" in line for line in said), said
     assert not [r for r in trace.of("request") if r["instance"] == "by-hand"]  # not even getMe
 

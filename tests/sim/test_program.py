@@ -40,7 +40,8 @@ def script(name: str, *argv: str) -> EntryPoint:
 
 
 def lines(records: list[dict[str, Any]], instance: str) -> list[tuple[float, str]]:
-    return [(r["t"], r["line"]) for r in records if r["kind"] == "output" and r["instance"] == instance]
+    return [(r["t"], line) for r in records if r["kind"] == "output" and r["instance"] == instance
+            for line in r["text"].split("\n")]  # fmt: skip
 
 
 def requests(records: list[dict[str, Any]], instance: str, method: str) -> list[float]:
@@ -219,3 +220,20 @@ def test_asyncio_run_ending_in_one_process_cancels_none_of_anothers_tasks() -> N
 def test_a_paused_process_wakes_late() -> None:
     _, records = run(("p", script("asyncio_run.py"), {}), actions=[(1.0, lambda s: s.pause(s.instances[0], 5.0))])
     assert lines(records, "p") == [(6.0, "slept 6.0"), (7.0, "done")]
+
+
+def test_a_process_keeps_200_lines_of_output_counts_the_rest_and_cuts_long_lines() -> None:
+    _, records = run(("p", script("chatty.py"), {}))
+    kept = lines(records, "p")
+    assert len(kept) == 200
+    assert kept[0] == (0.0, "line 0") and kept[149] == (0.0, "line 149") and kept[-1] == (0.0, "block 49")
+    [dropped] = [r for r in records if r["kind"] == "output_dropped"]
+    assert dropped["lines"] == 120 - 50 + 1 + 1  # the rest of the block, the long line, the unfinished one
+
+
+def test_one_write_of_many_lines_is_one_event_and_a_long_line_is_cut() -> None:
+    _, records = run(("p", script("chatty.py"), {"LONG_FIRST": "1"}), horizon=5)
+    events = [r for r in records if r["kind"] == "output" and r["instance"] == "p"]
+    assert len(events) == 152  # the long line, 150 prints, then the block (cut to the 49 lines left)
+    assert events[0]["text"] == "y" * 999 + "…"
+    assert events[-1]["text"].count("\n") == 48
