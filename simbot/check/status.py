@@ -59,6 +59,12 @@ class Finding:
     def line(self) -> str:
         return _counted(self.what, self)
 
+    @property
+    def refused(self) -> bool:
+        """The simulation said no (a thread, a socket, a process): the bot went on without it. A sleep
+        that blocked or an ``os._exit`` were modelled, so they do not make a pass untrustworthy."""
+        return not self.what.startswith(MODELLED)
+
     def to_json(self) -> dict[str, Any]:
         return _as_json(self)
 
@@ -78,12 +84,14 @@ def _counted(what: str, group: Crash | Finding) -> str:
     return f"{what}{at}  ×{group.count} ({_who(group.instances)}, first at t={group.first_t:g} s)"
 
 
+MODELLED = ("blocking time.sleep", "os._exit")  # findings the simulation carried out as the bot asked
 JSON_INSTANCES = 20  # a crash loop restarts thousands of times: name the first few, count the rest
 
 
 def _as_json(group: Crash | Finding) -> dict[str, Any]:
     shown = list(group.instances[:JSON_INSTANCES])
-    return {**group.__dict__, "instances": shown, "more_instances": len(group.instances) - len(shown)}
+    extra = {"refused": group.refused} if isinstance(group, Finding) else {}
+    return {**group.__dict__, "instances": shown, "more_instances": len(group.instances) - len(shown), **extra}
 
 
 def _who(instances: tuple[str, ...]) -> str:

@@ -142,9 +142,15 @@ def judge(trace: Trace, *, liveness_bound: float = 60.0) -> Verdict:
         "duplicates": duplicates,
     }
     crashed = crashes(h)
+    found = findings(trace)
     status, reason, checks = _assess(h, checks, cut, crashed)
+    if status == PASS and (escapes := [f for f in found if f.refused]):
+        status = INCONCLUSIVE  # the bot ran without what it tried to do: a pass would not be about the bot
+        reason = (f"the bot tried what a simulation refuses ({escapes[0].line()}"
+                  f"{f'; and {len(escapes) - 1} more kind(s)' if len(escapes) > 1 else ''}) and went on without "
+                  f"it: every check passed, but not for the bot as it runs in production")  # fmt: skip
     verdict = Verdict(checks, metrics(h) | {"updates": update_details, "replies": replies(h)}, reachability(h, checks), trace,
-                      status=status, reason=reason, crashes=crashed, findings=findings(trace), cut=cut)  # fmt: skip
+                      status=status, reason=reason, crashes=crashed, findings=found, cut=cut)  # fmt: skip
     return verdict
 
 

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -181,7 +181,7 @@ class Simulation:
                 alive = [i for i in self.instances if i.alive]
                 self.ended_by = "quiet" if not alive else "deadlock"
                 for instance in alive:
-                    self.record("deadlock", instance.name, waiting_on=[_waiting_on(t) for t in instance.tasks])
+                    self.record("deadlock", instance.name, waiting_on=_waiting(instance.tasks))
             except StepLimit as exc:
                 self.ended_by = f"step limit: {exc}"
             except Watchdog as exc:
@@ -299,24 +299,32 @@ class Simulation:
                 self.record("output_dropped", name, lines=count - OUTPUT_LINES)
 
     def _patch_aiogram(self) -> None:
-        """An aiogram Bot built without a session gets the fake's, as httpx clients get the wire.
+        """aiogram's ``AiohttpSession`` sends to the fake, as httpx clients get the wire: patched on the
+        class, so a Bot built without a session, one given ``AiohttpSession(proxy=…)`` or a custom
+        ``api`` server, and a subclass all reach the fake, whenever the bot built them.
 
         Done only once aiogram is imported (by a bot's module), so runs without
         aiogram bots never pay for importing it.
         """
-        module = sys.modules.get("aiogram.client.bot")
+        module = sys.modules.get("aiogram.client.session.aiohttp")
         if module is None or self._aiogram is not None:
             return
         from fake_telegram.transports.aiogram import FakeSession
 
-        fake = self.fake
-        self._aiogram = (module, module.AiohttpSession)
-        module.AiohttpSession = lambda **kwargs: FakeSession(fake, **kwargs)
+        session = module.AiohttpSession
+        self._aiogram = (session, {name: session.__dict__.get(name) for name in ("fake", "make_request", "stream_content")})
+        session.fake = self.fake
+        session.make_request = FakeSession.make_request
+        session.stream_content = FakeSession.stream_content
 
     def _unpatch_aiogram(self) -> None:
         if self._aiogram is not None:
-            module, real = self._aiogram
-            module.AiohttpSession = real
+            session, saved = self._aiogram
+            for name, value in saved.items():
+                if value is None:
+                    delattr(session, name)
+                else:
+                    setattr(session, name, value)
             self._aiogram = None
 
     def _blocking_sleep(self, seconds: float) -> None:
@@ -435,15 +443,28 @@ class _TraceHandler(logging.Handler):
         self.simulation.record("log", instance.name, level=record.levelname, logger=record.name, message=message)
 
 
+def _waiting(tasks: Iterable[asyncio.Task[Any]]) -> list[str]:
+    """What a deadlocked instance's tasks wait on; simbot's own waits (a program's entry waiting for
+    its main) only when nothing else is left to name."""
+    every = [_waiting_on(t) for t in tasks]
+    named = [w for w in every if " at simbot/" not in w]
+    return named or every
+
+
 def _waiting_on(task: asyncio.Task[Any]) -> str:
-    """The innermost awaitable a task is suspended on, with its source line."""
+    """Where a task is suspended: the innermost await in the bot's own code, with its source line,
+    else the innermost awaitable (a library's or the harness's)."""
     coro: Any = task.get_coro()
-    innermost = "?"
+    innermost = ours = None
+    name = "?"
     while coro is not None:
         frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
         if frame is not None:
-            path = where.stable_path(frame.f_code.co_filename)
             name = where.unrooted(getattr(coro, "__qualname__", "?"))  # a script's label names its path
-            innermost = f"{name} at {path}:{frame.f_lineno}"
+            innermost = f"{name} at {where.stable_path(frame.f_code.co_filename)}:{frame.f_lineno}"
+            if where.is_bot_code(frame.f_code.co_filename):
+                ours = innermost
         coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
-    return innermost
+    if ours is not None and ours != innermost:
+        return f"{ours} (in {name})"
+    return innermost or "?"

@@ -19,6 +19,9 @@ _STDLIB = os.path.dirname(os.__file__) + os.sep
 _SITE = f"{os.sep}site-packages{os.sep}"
 _HARNESS = (f"{os.sep}simbot{os.sep}sim{os.sep}",)
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
+_INSTALLED = re.compile(r"[^\s\"'(\[]*" + re.escape(_SITE))  # any virtualenv's …/site-packages/
+_CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep  # simbot's own
+_TOKEN = re.compile(r"\b(\d{3,15}):[A-Za-z0-9_-]{30,}")  # a Bot API token: its bot id stays, the secret goes
 MESSAGE_LIMIT = 300
 
 
@@ -33,9 +36,13 @@ def add_project(root: str) -> None:
 
 
 def unrooted(text: str) -> str:
-    """``text`` with every project directory removed (a traceback's or a print's paths)."""
-    for root in _PROJECTS:
-        text = text.replace(root, "")
+    """``text`` with the machine's directories removed (a traceback's or a print's paths): the
+    projects', any ``…/site-packages/``, simbot's checkout and the standard library's."""
+    if _SITE in text:
+        text = _INSTALLED.sub("", text)
+    for root in (*_PROJECTS, _CHECKOUT, _STDLIB):
+        if root in text:
+            text = text.replace(root, "")
     return text
 
 
@@ -91,8 +98,8 @@ def of_frame(frame: FrameType | None) -> str:
 
 
 def scrub(text: str, *, limit: int | None = None) -> str:
-    """``text`` without memory addresses, cut to ``limit`` characters."""
-    text = _ADDRESS.sub("0x…", text)
+    """``text`` without memory addresses or token secrets, cut to ``limit`` characters."""
+    text = _TOKEN.sub(r"\1:…", _ADDRESS.sub("0x…", text))
     return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -109,7 +116,7 @@ def crash(exc: BaseException) -> dict[str, str]:
     except Exception as error:  # a __str__ that raises still leaves a record
         text = f"<str() raised {type(error).__name__}>"
     first = text.splitlines()[0] if text else ""
-    return {"type": type_name(exc), "message": scrub(first, limit=MESSAGE_LIMIT), "where": of_traceback(exc.__traceback__)}
+    return {"type": type_name(exc), "message": scrub(unrooted(first), limit=MESSAGE_LIMIT), "where": of_traceback(exc.__traceback__)}
 
 
 def is_harness(filename: str) -> bool:

@@ -203,7 +203,7 @@ def test_an_expected_error_status_matches_and_a_bad_status_is_refused(tmp_path: 
 
 def test_a_bot_that_never_polls_is_an_error_and_single_poller_does_not_pass(tmp_path: Path):
     code, text = replay(scenario_file(tmp_path, "tests.report.bots:never_polls"))
-    assert code == 1 and "verdict: ERROR" in text and "bot.v1 deadlocked waiting on Event.wait" in text
+    assert code == 1 and "verdict: ERROR" in text and "bot.v1 deadlocked waiting on never_polls at tests/report/bots.py:24 (in Event.wait)" in text
     assert "single_poller  error" in text
 
 
@@ -239,10 +239,11 @@ def test_a_run_cut_by_the_watchdog_is_inconclusive_and_names_the_line():
 
 def test_findings_reach_the_replay_text_and_json(tmp_path: Path):
     path = scenario_file(tmp_path, "tests.report.bots:uses_a_thread")
-    code, text = replay(path)
-    assert code == 0 and "findings (what a simulation cannot model" in text and "thread pool call" in text
+    code, text = replay(path)  # the bot went on without its thread: not a pass, and the file expected one
+    assert code == 1 and "findings (what a simulation cannot model" in text and "thread pool call" in text
+    assert "the bot tried what a simulation refuses (thread pool call" in text
     data = json.loads(replay(path, "--json")[1])
-    assert data["findings"] and data["findings"][0]["count"] == 1 and data["status"] == "pass"
+    assert data["findings"] and data["findings"][0]["count"] == 1 and data["status"] == "inconclusive"
 
 
 def test_a_real_crash_after_polling_is_listed_and_the_restarted_bot_passes():
@@ -261,3 +262,17 @@ def test_a_crash_loops_json_names_twenty_instances_and_counts_the_rest():
     as_json = loop.to_json()
     assert as_json["instances"] == [f"bot.v1#{i}" for i in range(20)]
     assert (as_json["more_instances"], as_json["count"]) == (980, 1000)
+
+
+def test_a_refused_escape_turns_a_pass_into_inconclusive_but_a_modelled_one_does_not():
+    def run(what: str):  # type: ignore[no-untyped-def]
+        b = polling(Builder().spawn(0, "a"), "a", 0, 300)
+        b.event(4, "finding", "a", what=what, where="bot.py:9 in start")
+        return judge(with_meta(b.trace(300), ended_by="horizon"))
+
+    refused = run("connection to redis:6379")
+    assert refused.status == INCONCLUSIVE and all(c.passed for c in refused.checks.values())
+    assert refused.reason.startswith("the bot tried what a simulation refuses (connection to redis:6379 at bot.py:9")
+    assert refused.to_json()["findings"][0]["refused"] is True
+    for modelled in ("blocking time.sleep(2)", "os._exit(0)"):
+        assert run(modelled).status == PASS, modelled

@@ -173,7 +173,7 @@ def test_executor_calls_run_in_a_greenlet_of_the_process_on_the_virtual_clock() 
     assert not [r for r in records if r["kind"] == "finding"]
 
 
-@pytest.mark.parametrize("bot", ["aiogram_sync.py", "aiogram_async.py"])
+@pytest.mark.parametrize("bot", ["aiogram_sync.py", "aiogram_async.py", "aiogram_own_session.py"])
 def test_aiogram_module_level_dispatcher_in_two_processes(bot: str) -> None:
     _, records = run(("v1", script(bot), {}), ("v2", script(bot), {}), updates=5.0, horizon=30.0)
     assert not [r for r in records if r["kind"] in ("uncaught", "exit", "finding")], records

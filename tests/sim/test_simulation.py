@@ -217,7 +217,7 @@ def test_a_deadlocked_run_ends_early_and_says_who_waits_on_what():
     assert trace.meta["ended_by"] == "deadlock"
     [event] = trace.of("deadlock")
     assert event["t"] == 3.0 and event["instance"] == "stuck"
-    assert "Event.wait" in event["waiting_on"][0]
+    assert event["waiting_on"][0].endswith("waits_forever at tests/sim/test_simulation.py:212 (in Event.wait)")
 
 
 def test_a_run_whose_instances_all_finished_ends_quiet():
