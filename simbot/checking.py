@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from .check import CHECKS, PASS, Verdict, judge
+from .check import CHECKS, INCONCLUSIVE, PASS, Verdict, judge
 from .platforms import PRESETS
 from .scenario import Bot, Scenario
 from .scenario.targets import TARGET_FORMS, TOKEN_VARS, TargetError, bot_for, check_module, parse_env_items
@@ -44,19 +44,27 @@ class PlatformRun:
     verdict: Verdict | None = None
     notes: list[str] = field(default_factory=list)
     failure: str | None = None
+    not_run: str | None = None  # why this platform was not simulated at all
 
     @property
     def status(self) -> str:
+        if self.not_run is not None:
+            return INCONCLUSIVE
         return "ERROR" if self.verdict is None else self.verdict.status
 
     @property
     def reason(self) -> str:
+        if self.not_run is not None:
+            return self.not_run
         if self.verdict is None:
             return f"the simulation itself failed: {self.failure}"
         return self.verdict.reason
 
     def to_json(self) -> dict[str, Any]:
         v = self.verdict
+        if self.not_run is not None:
+            return {"status": "inconclusive", "reason": self.reason, "outcomes": dict.fromkeys(CHECKS, "inconclusive"),
+                    "metrics": {}, "crashes": [], "findings": [], "cut_short": None, "not_run": True, "notes": []}  # fmt: skip
         if v is None:
             return {"status": "error", "reason": self.reason, "outcomes": dict.fromkeys(CHECKS, "error"),
                     "metrics": {}, "crashes": [], "findings": [], "cut_short": None, "notes": self.notes}  # fmt: skip
@@ -121,7 +129,9 @@ def run_platform(bot: Bot, platform: str, seed: int) -> PlatformRun:
         shown = token.split(":", 1)[0] + ":…"
         run.notes.append(f"the bot sent requests with the token {shown}, not the simulation's; each was answered "
                          f"401 Unauthorized. simbot sets {', '.join(TOKEN_VARS)} to its token; if your bot reads "
-                         f"another variable, pass --env THAT_VARIABLE={sim.token}")  # fmt: skip
+                         f"another variable, pass --env THAT_VARIABLE={sim.token}; if it loads a .env file that "
+                         f"overrides the environment (load_dotenv(override=True)), let the environment win or "
+                         f"run it from a folder without that .env")  # fmt: skip
     return run
 
 
@@ -148,7 +158,13 @@ def command(target: str | None, *, module: str | None = None, policy: str | None
         print(f"simbot check: {exc.argument}: {exc.problem}", file=err)
         return 2
     runs: list[PlatformRun] = []
+    hung: PlatformRun | None = None
     for i, platform in enumerate(chosen):
+        if hung is not None:
+            runs.append(_not_run(hung, platform, seed, bot))
+            if not as_json:
+                _print_run(runs[-1], out)
+            continue
         if as_json and err.isatty():
             print(f"simbot check: [{i + 1}/{len(chosen)}] {platform}", file=err, flush=True)
         try:
@@ -158,6 +174,8 @@ def command(target: str | None, *, module: str | None = None, policy: str | None
             print(f"simbot check: {shown}: this simbot cannot run this kind of target yet ({exc})", file=err)
             return 2
         runs.append(run)
+        if _hung_before_anything(run):
+            hung = run
         _print_output(run, err)
         if not as_json:
             _print_run(run, out)
@@ -170,6 +188,23 @@ def command(target: str | None, *, module: str | None = None, policy: str | None
     else:
         print(_summary(shown, seed, runs), file=out)
     return 0 if all(r.status == PASS for r in runs) else 1
+
+
+def _hung_before_anything(run: PlatformRun) -> bool:
+    """Stopped by the watchdog at t=0 before one request: the bot spins in its own start-up code,
+    before any platform could make a difference, so every other platform would only spend the
+    watchdog's 30 real seconds to say the same."""
+    cut = None if run.verdict is None else run.verdict.cut
+    return (cut is not None and cut.by.startswith("watchdog") and cut.t == 0.0 and run.trace is not None
+            and not run.trace.of("request"))  # fmt: skip
+
+
+def _not_run(hung: PlatformRun, platform: str, seed: int, bot: Bot) -> PlatformRun:
+    from .matrix import deploy_scenario
+
+    why = (f"not run: on {hung.platform} the bot never got past its own start-up code "
+           f"({hung.reason.split(': ', 1)[-1]}); nothing a platform does comes before that")  # fmt: skip
+    return PlatformRun(platform, deploy_scenario(bot, platform, seed), not_run=why)
 
 
 def _html_folder(html: str | None) -> Path | None:
@@ -224,7 +259,7 @@ def _summary(shown: str, seed: int, runs: list[PlatformRun]) -> str:
     for r in runs:
         failed = [] if r.verdict is None else [f"{n} {r.verdict.outcome(n)}" for n in CHECKS
                                                if r.verdict.outcome(n) != "pass"]  # fmt: skip
-        detail = ", ".join(failed) if r.status != PASS and failed else (r.reason if r.status != PASS else "")
+        detail = ", ".join(failed) if r.status not in (PASS, INCONCLUSIVE) and failed else (r.reason if r.status != PASS else "")
         lines.append(f"  {r.platform:{width}}  {r.status:12} {detail}".rstrip())
     passed = sum(r.status == PASS for r in runs)
     lines.append(f"{passed} of {len(runs)} platforms pass" + ("" if passed == len(runs) else " (exit 1)"))

@@ -277,3 +277,10 @@ def test_a_script_targets_verdict_is_the_same_from_any_checkout_directory(capsys
         report = json.loads(check(capsys, str(tmp_path / name / "bot.py"), "--platform", "render_worker", "--json")[1])
         digests.append(report["platforms"]["render_worker"]["digest"])
     assert digests[0] == digests[1]
+
+
+def test_a_script_python_cannot_compile_is_bad_input_naming_its_line(capsys, tmp_path: Path):
+    (tmp_path / "bot.py").write_text("def main()\n    pass\n")
+    code, out, err = check(capsys, str(tmp_path / "bot.py"))
+    assert (code, out) == (2, "")
+    assert err.strip() == f"simbot check: TARGET: a Python script; {tmp_path / 'bot.py'} line 1: expected ':'"

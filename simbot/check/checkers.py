@@ -36,7 +36,7 @@ def single_poller(h: History) -> Check:
         victim = h.by_id[victim_id]
         a, b, t = victim["instance"], r["instance"], r["t"]
         gave_up = victim["abandoned_at"] is not None and victim["abandoned_at"] <= t
-        if a != b and h.alive(a, t) and h.alive(b, t) and not gave_up:
+        if a != b and h.alive_when_kicked(victim, t) and h.alive(b, t) and not gave_up:
             found.append(
                 Violation(t, f"{b}'s {r['method']} kicked {a}'s live poll", (a, b), (victim_id, r["id"]))
             )

@@ -40,7 +40,10 @@ class History:
         self.died: dict[str, float] = {}
         self.exit_codes: dict[str, int] = {}
         self.killed: set[str] = set()
+        self.stopped_at: set[tuple[str, float]] = set()  # (instance, t): the platform signalled or killed it then
         for event in trace:
+            if event["kind"] in ("signal", "kill", "crash", "stop") and event["instance"] is not None:
+                self.stopped_at.add((event["instance"], event["t"]))
             if event["kind"] == "spawn":
                 self.born[event["instance"]] = event["t"]
             elif event["kind"] == "exit":
@@ -82,6 +85,18 @@ class History:
     def received(self, r: dict[str, Any]) -> bool:
         """Whether the client itself got this answer (alive, still waiting)."""
         answered = r["answered_at"]
-        if answered is None or not self.alive(r["instance"], answered):
+        if answered is None:
+            return False
+        if not self.alive(r["instance"], answered) and not self._ended_by(r, answered):
             return False
         return r["abandoned_at"] is None or answered <= r["abandoned_at"]
+
+    def _ended_by(self, r: dict[str, Any], t: float) -> bool:
+        """The process died at the very instant it got this answer, and not by the platform's hand: it
+        was there to get it, and the answer ended it (a bot that calls ``os._exit`` on a 409)."""
+        name = r["instance"]
+        return self.died.get(name) == t and r["abandoned_at"] is None and (name, t) not in self.stopped_at
+
+    def alive_when_kicked(self, victim: dict[str, Any], t: float) -> bool:
+        """The victim's process was there when its poll was kicked at ``t``, even if the 409 ended it then."""
+        return self.alive(victim["instance"], t) or (victim["answered_at"] == t and self._ended_by(victim, t))

@@ -71,7 +71,7 @@ def kicks(h: History, limit: int = 12) -> list[str]:
         if r["kicked"] is None or h.by_id[r["kicked"]]["instance"] == r["instance"]:
             continue
         kicker, victim = r["instance"], h.by_id[r["kicked"]]["instance"]
-        ghost = not h.alive(victim, r["t"])
+        ghost = not h.alive_when_kicked(h.by_id[r["kicked"]], r["t"])
         if runs and runs[-1]["pair"] == {kicker, victim}:
             run = runs[-1]
         else:

@@ -82,6 +82,12 @@ def check_script(path: str | os.PathLike[str], base: Path | None = None) -> Path
         raise TargetError(f"the bot's script, a file; {full} does not exist")
     if not full.is_file():
         raise TargetError(f"the bot's script, a file; {full} is not a regular file")
+    try:
+        compile(full.read_bytes(), str(full), "exec")
+    except SyntaxError as exc:  # python would refuse it before running a line: so does simbot (bad input)
+        raise TargetError(f"a Python script; {full} line {exc.lineno}: {exc.msg}") from None
+    except (OSError, ValueError) as exc:
+        raise TargetError(f"a readable Python script; {full}: {exc}") from None
     return full
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from . import greenproc, where
+from .servers import PortTable
 from .process import Instance, current
 from .watchdog import Unwinder, Watchdog
 
@@ -56,6 +57,7 @@ class VirtualLoop(asyncio.SelectorEventLoop):
     def __init__(self, *, horizon: float | None = None, max_steps: int | None = None) -> None:
         super().__init__(selectors.SelectSelector())
         self.findings: list[Finding] = []
+        self.ports = PortTable()
         self.set_task_factory(_adopting_task)
         self._micros = 0
         self._clock_resolution = 0.1 / MICROS  # timers within float noise of now are due now
@@ -236,6 +238,11 @@ class VirtualLoop(asyncio.SelectorEventLoop):
                                        *args: Any, **kwargs: Any) -> Any:  # fmt: skip
         finding = self.report(f"datagram endpoint {remote_addr or local_addr}")
         raise OSError(f"simbot: no real network in a simulation ({finding.where})")
+
+    async def create_server(self, protocol_factory: Any, host: Any = None, port: Any = None, *args: Any,
+                            **kwargs: Any) -> Any:  # fmt: skip
+        """A port held on the process's host while it lives (servers.py): no real socket, no traffic yet."""
+        return self.ports.bind(self, host if isinstance(host, str) or host is None else str(host), port)
 
     async def create_unix_connection(self, protocol_factory: Any, path: Any = None, *args: Any, **kwargs: Any) -> Any:
         finding = self.report(f"connection to {path}")

@@ -76,6 +76,11 @@ def _net(*args: Any) -> OSError:
     return ConnectionRefusedError(errno.ECONNREFUSED, f"simbot: no real network in a simulation ({args[0]})")
 
 
+def _listen_error(*args: Any) -> OSError:
+    return PermissionError(errno.EACCES, f"simbot: no real listening sockets in a simulation ({args[0]}); "
+                                         "asyncio servers (aiohttp's web.TCPSite, asyncio.start_server) are modelled")
+
+
 def _dns(*args: Any) -> OSError:
     return socket.gaierror(socket.EAI_NONAME, f"simbot: no name lookups in a simulation ({args[0]})")
 
@@ -128,8 +133,11 @@ SEALED: list[tuple[Any, str, _Describe, Callable[..., BaseException], Callable[[
     (socket.socket, "sendto", lambda a: f"datagram to {_address(a)}", _net, _always),
     (socket.socket, "sendmsg", lambda a: f"datagram to {_address(a)}", _net, _always),
     (socket, "create_connection", lambda a: f"connection to {_address(a[:1])}", _net, _always),
+    (socket.socket, "bind", lambda a: f"listening socket on {_address(a)}", _listen_error, _always),
+    (socket.socket, "listen", lambda a: "listening socket", _listen_error, _always),
     (socket, "getaddrinfo", lambda a: f"name lookup {a[0]}:{a[1] if len(a) > 1 else ''}", _dns, _always),
     (socket, "gethostbyname", lambda a: f"name lookup {a[0]}", _dns, _always),
+    (socket, "gethostname", lambda a: "", _dns, _always),  # replaced, not refused: the simulated machine's name
     (socket, "gethostbyname_ex", lambda a: f"name lookup {a[0]}", _dns, _always),
     (socket, "gethostbyaddr", lambda a: f"name lookup {a[0]}", _dns, _always),
     (socket, "getnameinfo", lambda a: f"name lookup {_address(a[:1])}", _dns, _always),
@@ -198,6 +206,19 @@ def _connect_ex(real: Callable[..., Any]) -> Callable[..., Any]:
     return connect_ex
 
 
+def _hostname(real: Callable[..., Any]) -> Callable[..., Any]:
+    """``socket.gethostname()`` in a process is its simulated machine's name (``bot.c1``): the real
+    one would differ between machines, and so would a trace that prints it."""
+
+    def gethostname() -> str:
+        instance = current.get() if _loop() is not None else None
+        if instance is None:
+            return str(real())
+        return str(getattr(instance.process, "host", None) or instance.name)
+
+    return gethostname
+
+
 def _exit(code: int) -> None:
     """``os._exit`` in an instance ends that instance only, at once, with ``code``."""
     loop = _loop()
@@ -224,6 +245,8 @@ def _install() -> None:
             real = getattr(owner, name)
         if name == "connect_ex":
             replacement = _connect_ex(real)
+        elif name == "gethostname":
+            replacement = _hostname(real)
         else:
             replacement = _guard(owner, real, describe, error, refused)
         _installed.append((owner, name, real, present))

@@ -21,7 +21,7 @@ _HARNESS = (f"{os.sep}simbot{os.sep}sim{os.sep}",)
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 _INSTALLED = re.compile(r"[^\s\"'(\[]*" + re.escape(_SITE))  # any virtualenv's …/site-packages/
 _CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep  # simbot's own
-_TOKEN = re.compile(r"\b(\d{3,15}):[A-Za-z0-9_-]{30,}")  # a Bot API token: its bot id stays, the secret goes
+_TOKEN = re.compile(r"(?<![0-9])(\d{3,15}):[A-Za-z0-9_-]{30,}")  # a Bot API token: its bot id stays, the secret goes
 MESSAGE_LIMIT = 300
 
 

@@ -170,3 +170,52 @@ def test_a_crash_loop_on_ecs_is_replaced_every_10_s_and_judged_an_error() -> Non
     starts = [e["t"] for e in trace.of("spawn")]
     assert starts[:3] == [0.0, 10.0, 20.0], starts[:5]
     assert judge(trace).status == "ERROR"
+
+
+def test_a_bot_that_hangs_before_its_first_request_is_run_on_one_platform_only(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The other platforms would each spend the watchdog's budget to say the same: they say why they were not run."""
+    import simbot.scenario.run as scenario_run
+
+    real_build = scenario_run.build
+
+    def quick(scenario):  # type: ignore[no-untyped-def]
+        sim = real_build(scenario)
+        sim.watchdog = 0.5
+        return sim
+
+    monkeypatch.setattr(scenario_run, "build", quick)
+    code, report, _ = check(str(HERE / "hangs_in_sync_code" / "bot.py"))
+    render, k8s = report["platforms"]["render_worker"], report["platforms"]["k8s_recreate"]
+    assert code == 1 and render["status"] == "inconclusive" and "not_run" not in render
+    assert k8s["status"] == "inconclusive" and k8s["not_run"] is True
+    assert k8s["reason"].startswith("not run: on render_worker the bot never got past its own start-up code")
+    assert "bot.py:27 in wait_for_migrations" in k8s["reason"]
+
+
+def test_a_bot_that_exits_on_the_409_it_was_just_handed_still_overlapped() -> None:
+    """ptb_os_exit: the old instance's error handler calls os._exit(0) on the 409, at the very
+    instant the new one's poll kicked it. It was alive when kicked: a violation, not a ghost."""
+    report = check(str(HERE / "ptb_os_exit" / "bot.py"))[1]["platforms"]
+    render = report["render_worker"]
+    assert render["outcomes"]["single_poller"] == "fail", render
+    assert render["metrics"]["conflicts"] == {"bot.v1": 1}, render["metrics"]  # the 409 it got and exited on
+    assert render["metrics"]["exit_codes"]["bot.v1"] == 0
+    assert report["k8s_recreate"]["status"] == "pass"
+    _, text = _timeline_of("ptb_os_exit", "render_worker")
+    assert "bot.v2 kicked bot.v1" in text and "ghost" not in text
+
+
+def _timeline_of(bot: str, platform: str) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = command(str(HERE / bot / "bot.py"), platforms=platform, seed=1, out=out, err=err)
+    return code, out.getvalue()
+
+
+def test_a_bot_with_a_health_server_on_its_port_is_judged_like_any_other() -> None:
+    """ptb_health_port: aiohttp's web.TCPSite on $PORT, then polling. Each machine has its own port
+    8080 (servers.py), so the deploy, not the harness, decides the verdict: PTB's defaults."""
+    report = check(str(HERE / "ptb_health_port" / "bot.py"))[1]["platforms"]
+    assert report["k8s_recreate"]["status"] == "pass", report["k8s_recreate"]
+    assert report["render_worker"]["outcomes"]["single_poller"] == "fail"
+    for platform in PLATFORMS:
+        assert report[platform]["crashes"] == [] and report[platform]["findings"] == [], report[platform]

@@ -117,6 +117,18 @@ def test_name_lookups_are_refused(listener: Listener) -> None:
     assert seen == ["gaierror"] and findings[0]["what"] == "name lookup localhost"
 
 
+def test_a_real_listening_socket_is_refused_and_the_port_stays_free() -> None:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    seen, findings, _ = attempt(lambda: socket.socket().bind(("127.0.0.1", port)))
+    assert seen == ["PermissionError"] and findings[0]["what"] == f"listening socket on 127.0.0.1:{port}"
+    again = socket.socket()  # nothing real was bound: the port is still free outside the simulation
+    again.bind(("127.0.0.1", port))
+    again.close()
+
+
 def test_a_datagram_is_refused(listener: Listener) -> None:
     seen, findings, _ = attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", 9)))
     assert seen == ["ConnectionRefusedError"]
@@ -260,3 +272,17 @@ def test_the_real_functions_come_back_after_the_run_and_other_threads_keep_them(
     assert reached == [True]
     socket.create_connection(("127.0.0.1", listener.port)).close()  # and after the run, here too
     assert os._exit.__module__ == "posix" and threading.Thread.start.__module__ == "threading"
+
+
+def test_a_process_sees_its_simulated_machines_name_not_the_real_one() -> None:
+    names: list[str] = []
+
+    async def bot(info: InstanceContext) -> None:
+        names.append(socket.gethostname())
+
+    sim = Simulation(seed=1, horizon=5)
+    sim.at(0, lambda: sim.spawn("a", bot, host="vps-1"))
+    sim.at(0, lambda: sim.spawn("b", bot))
+    sim.run()
+    assert names == ["vps-1", "b"]
+    assert socket.gethostname() not in ("vps-1", "b")  # the harness keeps the real one
