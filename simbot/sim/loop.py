@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from . import greenproc, where
-from .servers import PortTable
 from .process import Instance, current
+from .servers import PortTable
 from .watchdog import Unwinder, Watchdog
 
 T = TypeVar("T")
