@@ -166,10 +166,13 @@ def _assess(h: History, checks: dict[str, Check], cut: Cut | None,
         if failed:
             return FAIL, f"fails {', '.join(failed)} before the run was {cut.reason}", kept
         return INCONCLUSIVE, cut.reason, kept
-    error = never_polled(h) or all_crashed(h, crashed)
+    never = never_polled(h)
+    error = never or all_crashed(h, crashed)
     if error is not None:
-        return ERROR, error, {n: c if c.passed is False else Check(n, None, note="not judged: the bot never worked")
-                              for n, c in checks.items()}  # fmt: skip
+        if never is not None and (refused := [f for f in findings(h.trace) if f.refused]):
+            error += f"; the simulation refused what it tried: {refused[0].line()}"
+        note = "not judged: the bot never polled" if never is not None else "not judged: every instance crashed"
+        return ERROR, error, {n: c if c.passed is False else Check(n, None, note=note) for n, c in checks.items()}
     if any(c.passed is False for c in checks.values()):
         return FAIL, summary(checks), checks
     if any(c.passed is None for c in checks.values()):

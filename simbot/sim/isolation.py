@@ -42,7 +42,7 @@ _EXCLUDED = tuple(
     }
 )
 _FAKE = os.path.dirname(os.path.abspath(importlib.util.find_spec("fake_telegram").origin or "")) + os.sep  # type: ignore[union-attr]
-OUTPUT_LINES = 200  # per instance; past that one event counts what was dropped
+OUTPUT_HEAD, OUTPUT_TAIL = 150, 50  # lines kept per instance: its first and its last; one event counts the rest
 
 
 def in_project(origin: str | None, root: str) -> bool:

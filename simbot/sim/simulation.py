@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -31,7 +32,7 @@ from ..drivers.instrument import instrumented
 from . import greenproc, oslayer, wallclock, where
 from .entry import load
 from .filesystem import per_host
-from .isolation import OUTPUT_LINES, Isolation, Output
+from .isolation import OUTPUT_HEAD, OUTPUT_TAIL, Isolation, Output
 from .loop import Deadlock, HorizonReached, StepLimit, VirtualLoop, Watchdog
 from .network import Network, Wire
 from .process import HARNESS, EntryPoint, Instance, InstanceContext, current
@@ -75,6 +76,7 @@ class Simulation:
         self._isolation: Isolation | None = None  # made when a program target first starts
         self._outputs: list[Output] = []
         self._output_lines: dict[str, int] = {}
+        self._output_tail: dict[str, deque[tuple[float, str, str]]] = {}
 
     # -- the world ---------------------------------------------------------------
 
@@ -277,26 +279,33 @@ class Simulation:
             sys.stdout, sys.stderr = real_out, real_err
 
     def record_output(self, instance: Instance, stream: str, text: str) -> None:
-        """Whole lines an instance wrote in one write (a traceback is one): an ``output`` event, up to
-        ``OUTPUT_LINES`` lines per instance, each cut at 1000 characters."""
-        lines = text.split("\n")
+        """Whole lines an instance wrote in one write (a traceback is one): an ``output`` event. An
+        instance keeps its first ``OUTPUT_HEAD`` lines and its last ``OUTPUT_TAIL`` (what it said
+        before it exited is what explains the exit); each line is cut at 1000 characters."""
+        lines = [line if len(line) <= 1000 else line[:999] + "…" for line in text.split("\n")]
         before = self._output_lines.get(instance.name, 0)
         self._output_lines[instance.name] = before + len(lines)
-        room = OUTPUT_LINES - before
-        if room <= 0:
-            return
-        if len(lines) > room or max(map(len, lines)) > 1000:
-            lines = [line if len(line) <= 1000 else line[:999] + "…" for line in lines[:room]]
-            text = "\n".join(lines)
+        room = OUTPUT_HEAD - before
+        if room < len(lines):
+            tail = self._output_tail.setdefault(instance.name, deque(maxlen=OUTPUT_TAIL))
+            tail.extend((self.loop.time(), stream, line) for line in lines[max(room, 0):])
+            lines = lines[: max(room, 0)]
+            if not lines:
+                return
+        self.record("output", instance.name, stream=stream, text=self._stable("\n".join(lines)))
+
+    def _stable(self, text: str) -> str:
         text = where.scrub(where.unrooted(text))
-        if self.hosts_root is not None:
-            text = text.replace(self.hosts_root, "<hosts>")
-        self.record("output", instance.name, stream=stream, text=text)
+        return text if self.hosts_root is None else text.replace(self.hosts_root, "<hosts>")
 
     def _record_dropped_output(self) -> None:
-        for name, count in self._output_lines.items():
-            if count > OUTPUT_LINES:
-                self.record("output_dropped", name, lines=count - OUTPUT_LINES)
+        """Past the head: how many lines were not kept, then the last lines, at the times they were written."""
+        for name, tail in self._output_tail.items():
+            dropped = self._output_lines[name] - OUTPUT_HEAD - len(tail)
+            if dropped > 0:
+                self.events.append(Event(tail[0][0], "output_dropped", name, {"lines": dropped}))
+            for t, stream, line in tail:
+                self.events.append(Event(t, "output", name, {"stream": stream, "text": self._stable(line)}))
 
     def _patch_aiogram(self) -> None:
         """aiogram's ``AiohttpSession`` sends to the fake, as httpx clients get the wire: patched on the

@@ -222,18 +222,20 @@ def test_a_paused_process_wakes_late() -> None:
     assert lines(records, "p") == [(6.0, "slept 6.0"), (7.0, "done")]
 
 
-def test_a_process_keeps_200_lines_of_output_counts_the_rest_and_cuts_long_lines() -> None:
+def test_a_process_keeps_its_first_150_and_last_50_lines_of_output_and_counts_the_rest() -> None:
     _, records = run(("p", script("chatty.py"), {}))
     kept = lines(records, "p")
     assert len(kept) == 200
-    assert kept[0] == (0.0, "line 0") and kept[149] == (0.0, "line 149") and kept[-1] == (0.0, "block 49")
+    assert kept[0] == (0.0, "line 0") and kept[149] == (0.0, "line 149")  # the head: 150 prints
+    assert kept[150:152] == [(0.0, "block 72"), (0.0, "block 73")]  # the tail: the last 50 lines
+    assert kept[-2:] == [(0.0, "x" * 999 + "…"), (0.0, "no newline at the end")]
     [dropped] = [r for r in records if r["kind"] == "output_dropped"]
-    assert dropped["lines"] == 120 - 50 + 1 + 1  # the rest of the block, the long line, the unfinished one
+    assert dropped["lines"] == 120 + 1 + 1 - 50  # the block, the long line, the unfinished one; 50 kept
 
 
 def test_one_write_of_many_lines_is_one_event_and_a_long_line_is_cut() -> None:
     _, records = run(("p", script("chatty.py"), {"LONG_FIRST": "1"}), horizon=5)
     events = [r for r in records if r["kind"] == "output" and r["instance"] == "p"]
-    assert len(events) == 152  # the long line, 150 prints, then the block (cut to the 49 lines left)
     assert events[0]["text"] == "y" * 999 + "…"
-    assert events[-1]["text"].count("\n") == 48
+    assert len(events) == 150 + 50  # the head: the long line and 149 prints; then the tail, a line each
+    assert events[149]["text"] == "line 148" and events[150]["text"] == "block 72"
