@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import random
 import weakref
+from asyncio import Task
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -103,9 +104,10 @@ COUNTED = Schedule(counted=True)
 
 
 def owner_of(handle: asyncio.Handle) -> Any:
-    """Whose callback this is: its task (a step or a wakeup), else its instance, else None (the harness)."""
+    """Whose callback this is: its task (a step or a wakeup), else its instance, else None (the harness).
+    (``Picker.order`` has this inline.)"""
     target = getattr(handle._callback, "__self__", None)  # type: ignore[attr-defined]
-    if isinstance(target, asyncio.Task):
+    if isinstance(target, Task):
         return target
     return getattr(handle, "_owner", None)
 
@@ -121,37 +123,61 @@ class Picker:
     ignored: list[tuple[int, int, int]] = field(default_factory=list)  # (choice point, pick, owners): out of range
 
     def order(self, ready: deque[asyncio.Handle]) -> None:
-        """Reorder the batch in ``ready`` (every handle in it) in place; called when it holds two or more."""
-        live = [h for h in ready if not h._cancelled]  # type: ignore[attr-defined]  # skipped anyway
-        owners = [owner_of(h) for h in live]
-        if len(set(map(id, owners))) < 2:
-            if len(live) != len(ready):
-                ready.clear()
-                ready.extend(live)
-            return
-        ordered: list[asyncio.Handle] = []
-        left = list(range(len(live)))
-        while True:
-            firsts: list[int] = []  # each remaining owner's first callback, in FIFO order
-            seen: set[int] = set()
-            for i in left:
-                key = id(owners[i])
-                if key not in seen:
-                    seen.add(key)
-                    firsts.append(i)
-            if len(firsts) < 2:
-                break
-            k = self.pick([owners[i] for i in firsts])
-            self.choices.append(len(firsts))
+        """Reorder the batch in ``ready`` (every handle in it) in place; called when it holds two or more.
+        Written for speed: it runs at every loop iteration with two or more callbacks ready."""
+        owners = []
+        for handle in ready:
+            if handle._cancelled:  # type: ignore[attr-defined]  # skipped by asyncio anyway: out of the choice
+                self._order_live(ready)
+                return
+            target = getattr(handle._callback, "__self__", None)  # type: ignore[attr-defined]
+            owners.append(target if isinstance(target, Task) else getattr(handle, "_owner", None))
+        if len(owners) == 2:  # the common case, without the general bookkeeping
+            first, second = owners
+            if first is second:
+                return
+            k = self.pick(owners)
+            self.choices.append(2)
             if k:
                 self.picks.append((self.step, k))
+                ready.rotate()
             self.step += 1
-            chosen = firsts[k]
-            left.remove(chosen)
-            ordered.append(live[chosen])
-        ordered.extend(live[i] for i in left)
+            return
+        self._order(ready, list(ready), owners)
+
+    def _order_live(self, ready: deque[asyncio.Handle]) -> None:
+        live = [h for h in ready if not h._cancelled]  # type: ignore[attr-defined]
         ready.clear()
-        ready.extend(ordered)
+        ready.extend(live)
+        if len(live) > 1:
+            self.order(ready)
+
+    def _order(self, ready: deque[asyncio.Handle], handles: list[asyncio.Handle], owners: list[Any]) -> None:
+        """The general case: a series of picks, each among the first callbacks of the owners left."""
+        ordered: list[asyncio.Handle] = []
+        moved = False
+        keys = [id(o) for o in owners]  # all alive here: ids are unique
+        left = list(range(len(handles)))
+        while True:
+            firsts: dict[int, int] = {}  # each remaining owner's first callback, in FIFO order
+            for i in left:
+                if keys[i] not in firsts:
+                    firsts[keys[i]] = i
+            if len(firsts) < 2:
+                break
+            candidates = list(firsts.values())
+            k = self.pick([owners[i] for i in candidates])
+            self.choices.append(len(candidates))
+            if k:
+                self.picks.append((self.step, k))
+                moved = True
+            self.step += 1
+            left.remove(candidates[k])
+            ordered.append(handles[candidates[k]])
+        if moved:
+            ordered.extend(handles[i] for i in left)
+            ready.clear()
+            ready.extend(ordered)
 
     def pick(self, owners: list[Any]) -> int:
         """Which of ``owners`` (two or more, FIFO order) runs next; ``self.step`` is this choice point."""
