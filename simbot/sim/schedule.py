@@ -31,7 +31,7 @@ Strategies: ``fifo``; ``random`` (a uniform pick among the owners at every choic
 ``pct`` (Burckhardt et al., "A randomized scheduler with probabilistic guarantees of finding
 bugs", ASPLOS 2010: each owner gets a random priority when first seen, the highest-priority owner
 runs, and at ``depth - 1`` random choice points the owner just picked drops below every other);
-and explicit ``deviations``. Searching, enumerating and shrinking schedules: ``search.py``.
+and explicit ``deviations``. Searching, enumerating and shrinking schedules: at the end of this module.
 """
 
 from __future__ import annotations
