@@ -159,8 +159,47 @@ def program(quick: bool = False) -> dict[str, Any]:
             "requests": len(requests), "conflicts": sum(r["status"] == 409 for r in requests)}  # fmt: skip
 
 
+def schedule(quick: bool = False) -> dict[str, Any]:
+    """The reference deploy, judged, under each schedule strategy against FIFO (target: <= 1.05).
+
+    ``counted`` is FIFO with the picker on (the same run, its choice points counted): the mechanism's
+    own cost. ``random`` and ``pct`` also run other interleavings, so their runs differ a little
+    (other requests, another fight); seed n runs scenario seed n. The configurations alternate
+    within each batch and are timed with ``process_time``, so load on the shared machine hits all alike."""
+    import dataclasses
+
+    from simbot.check import judge
+    from simbot.scenario import Bot, Event, Scenario, Updates, simulate
+    from simbot.sim.schedule import COUNTED, Schedule
+
+    base = Scenario(seed=0, horizon=HORIZON, platform="render_worker", bot=Bot(entry="simbot.drivers.ptb:naive", policy=None),
+                    events=(Event(0.0, "start"), Event(30.0, "deploy")), updates=Updates(every=10.0, start=5.0))  # fmt: skip
+    strategies: dict[str, Callable[[int], Schedule]] = {
+        "fifo": lambda n: Schedule(), "counted": lambda n: COUNTED,
+        "random": lambda n: Schedule("random", seed=n), "pct": lambda n: Schedule("pct", seed=n, depth=3),
+    }  # fmt: skip
+
+    def once(name: str, n: int) -> Any:
+        return judge(simulate(dataclasses.replace(base, seed=n, schedule=strategies[name](n))))
+
+    batches, per_batch = (2, 2) if quick else (7, 20)
+    for name in strategies:
+        once(name, 0)  # warm-up
+    per_call: dict[str, list[float]] = {name: [] for name in strategies}
+    for b in range(batches):
+        for name in strategies:
+            start = time.process_time()
+            for i in range(per_batch):
+                once(name, b * per_batch + i)
+            per_call[name].append((time.process_time() - start) / per_batch * 1000)
+    ms = {name: statistics.median(values) for name, values in per_call.items()}
+    choices = simulate(dataclasses.replace(base, schedule=COUNTED)).meta["schedule"]["choices"]
+    return {"ms": ms, "ratio": {name: ms[name] / ms["fifo"] for name in ms}, "batches": per_call,
+            "choice_points": len(choices), "runs": batches * per_batch}  # fmt: skip
+
+
 CASES: dict[str, Callable[[bool], dict[str, Any]]] = {
-    "program": program,
+    "program": program, "schedule": schedule,
     "reference": reference, "bare": bare, "bare_simbot_fake": bare_simbot_fake, "looptime": looptime, "explore": explore, "scale": scale,
     "realtime": realtime,
 }  # fmt: skip

@@ -19,6 +19,7 @@ import tomli_w
 from ..check import CHECKS
 from ..check.status import STATUSES as _UPPER
 from ..platforms import PRESETS, Platform
+from ..sim.schedule import PCT_STEPS, STRATEGIES, Schedule
 from ..startup.params import MAX_SECONDS, ParamError, plain
 from .limits import MAX_UPDATE_TIMES, check_budget, check_event_param, check_replicas
 from .model import EVENT_KINDS, OUTCOMES, REQUIRED, Bot, Event, Scenario, Updates
@@ -29,7 +30,8 @@ MAX_FILE_BYTES = 1 << 20  # a scenario is a page of TOML; anything near this is 
 SET_PER_INSTANCE = ("lock_dir", "store", "owner")  # the simulation gives each instance its own
 
 STATUSES = tuple(s.lower() for s in _UPPER)  # pass, fail, inconclusive, error
-TOP_LEVEL = {"description", "seed", "horizon", "platform", "bot", "network", "store", "events", "updates", "expect"}
+TOP_LEVEL = {"description", "seed", "horizon", "platform", "bot", "network", "store", "events", "updates", "expect",
+             "schedule"}  # fmt: skip
 
 
 class ScenarioError(ValueError):
@@ -135,6 +137,7 @@ def _parse(data: dict[str, Any], source: str, *, budget: bool, base: Path | None
         updates=updates,
         expect=_expect(r, data),
         description=_text(r, data, "description"),
+        schedule=_schedule(r, data),
     )
 
 
@@ -293,6 +296,54 @@ def _updates(r: _Reader, data: dict[str, Any], horizon: float) -> Updates:
     )
 
 
+MAX_DEVIATIONS = 100_000  # a random run of the reference deploy records ~90; far more is not a schedule
+MAX_PCT_DEPTH = 100
+MAX_PCT_STEPS = 10_000_000
+SCHEDULE_KEYS = {"fifo": {"deviations"}, "random": {"seed"}, "pct": {"seed", "depth", "steps"}}
+
+
+def _schedule(r: _Reader, data: dict[str, Any]) -> Schedule:
+    """``[schedule]``: the order of same-instant callbacks (simbot/sim/schedule.py); FIFO when absent."""
+    table = r.table(data, "schedule", {"strategy", "seed", "depth", "steps", "deviations"})
+    strategy = table.get("strategy", "fifo")
+    if strategy not in STRATEGIES:
+        raise r.fail("schedule.strategy", f"one of {', '.join(STRATEGIES)}", strategy)
+    for key in table:
+        if key != "strategy" and key not in SCHEDULE_KEYS[strategy]:
+            takes = ", ".join(f"schedule.{k}" for k in sorted(SCHEDULE_KEYS[strategy]))
+            raise r.fail(f"schedule.{key}", f"no value with strategy {strategy!r} (it takes {takes})")
+    seed = _schedule_integer(r, table, "seed", 0, 0, 2**63 - 1)
+    depth = _schedule_integer(r, table, "depth", 2, 1, MAX_PCT_DEPTH)
+    steps = _schedule_integer(r, table, "steps", PCT_STEPS, 1, MAX_PCT_STEPS)
+    raw = table.get("deviations", [])
+    if not isinstance(raw, list):
+        raise r.fail("schedule.deviations", "a list of [choice point, pick] pairs", raw)
+    if len(raw) > MAX_DEVIATIONS:
+        raise r.fail("schedule.deviations", f"at most {MAX_DEVIATIONS} pairs", f"{len(raw)} pairs")
+    deviations: list[tuple[int, int]] = []
+    for i, pair in enumerate(raw):
+        key = f"schedule.deviations[{i}]"
+        if (not isinstance(pair, list) or len(pair) != 2
+                or any(isinstance(v, bool) or not isinstance(v, int) for v in pair)):  # fmt: skip
+            raise r.fail(key, "[choice point, pick]: two integers", pair)
+        step, pick = pair
+        after = deviations[-1][0] + 1 if deviations else 0
+        if not after <= step < 2**63:
+            what = f"a choice point after the previous pair's ({after - 1})" if deviations else "a choice point >= 0"
+            raise r.fail(key, f"{what}: choice points in increasing order", pair)
+        if not 1 <= pick < 2**31:
+            raise r.fail(key, "a pick >= 1 (pick 0 is FIFO: leave that choice point out)", pair)
+        deviations.append((step, pick))
+    return Schedule(strategy, seed=seed, depth=depth, steps=steps, deviations=tuple(deviations))
+
+
+def _schedule_integer(r: _Reader, table: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise r.fail(f"schedule.{key}", f"an integer at least {low} and at most {high}", value)
+    return value
+
+
 def _update_count(u: Updates, horizon: float) -> int:
     """How many updates ``simulate`` pushes: the ``every`` series before the horizon, plus ``at``."""
     series = 0 if not u.every or u.start >= horizon else math.ceil((horizon - u.start) / u.every)
@@ -385,7 +436,17 @@ def to_toml(s: Scenario, base: Path | None = None) -> str:
     data["events"] = [{"at": e.at, "kind": e.kind, **e.params} for e in s.events]
     if s.expect:
         data["expect"] = dict(s.expect)
+    if not s.schedule.fifo:  # a FIFO scenario's file is what it was before schedules existed
+        data["schedule"] = _schedule_table(s.schedule)
     return tomli_w.dumps(data)
+
+
+def _schedule_table(schedule: Schedule) -> dict[str, Any]:
+    if schedule.strategy == "random":
+        return {"strategy": "random", "seed": schedule.seed}
+    if schedule.strategy == "pct":
+        return {"strategy": "pct", "seed": schedule.seed, "depth": schedule.depth, "steps": schedule.steps}
+    return {"deviations": [list(d) for d in schedule.deviations]}
 
 
 def save(s: Scenario, path: str | Path) -> None:

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..sim.schedule import Schedule
+
 OUTCOMES = ("pass", "fail", "inconclusive")
 
 # event kind -> {parameter: (type, default or REQUIRED)}
@@ -91,3 +93,4 @@ class Scenario:
     updates: Updates = field(default_factory=Updates)
     expect: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    schedule: Schedule = field(default_factory=Schedule)  # same-instant order: FIFO unless the file says

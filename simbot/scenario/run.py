@@ -52,7 +52,7 @@ def build(s: Scenario) -> Simulation:
     its token from elsewhere is answered 401 Unauthorized, as Telegram answers a wrong token, and crashes
     loudly instead of polling some other bot (``foreign_tokens`` says which token it used)."""
     platform = dataclasses.replace(PRESETS[s.platform], **_platform_values(s.platform_overrides))
-    sim = Simulation(seed=s.seed, horizon=s.horizon, network=Network(s.latency, s.drop))
+    sim = Simulation(seed=s.seed, horizon=s.horizon, network=Network(s.latency, s.drop), schedule=s.schedule)
     sim.fake.allowed_tokens = frozenset({sim.token})
     sim.shared["lease_store"] = MemoryStore(latency=s.store_latency, outages=list(s.store_outages),
                                             wipes=list(s.store_wipes), seed=s.seed)  # fmt: skip

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from . import greenproc, where
 from .process import Instance, current
+from .schedule import Picker, Schedule
 from .servers import PortTable
 from .watchdog import Unwinder, Watchdog
 
@@ -54,8 +55,10 @@ class Finding:
 
 
 class VirtualLoop(asyncio.SelectorEventLoop):
-    def __init__(self, *, horizon: float | None = None, max_steps: int | None = None) -> None:
+    def __init__(self, *, horizon: float | None = None, max_steps: int | None = None,
+                 schedule: Schedule | None = None) -> None:  # fmt: skip
         super().__init__(selectors.SelectSelector())
+        self.picker: Picker | None = None if schedule is None else schedule.picker()  # None: FIFO, at no cost
         self.findings: list[Finding] = []
         self.ports = PortTable()
         self.set_task_factory(_adopting_task)
@@ -74,17 +77,31 @@ class VirtualLoop(asyncio.SelectorEventLoop):
             # Only the loop's own self-pipe is registered unless something opened real I/O;
             # the pipe just wakes a sleeping loop, and this one never sleeps: skip the syscall.
             events = real_select(0) if len(registered) > 1 else []
-            if events or timeout == 0:
-                return events
-            if timeout is None:
-                raise Deadlock(f"nothing left to run at t={self.time():.6f}s: every task waits forever")
-            self.advance_to(self._scheduled[0].when())
+            if not events and timeout != 0:
+                if timeout is None:
+                    raise Deadlock(f"nothing left to run at t={self.time():.6f}s: every task waits forever")
+                self.advance_to(self._scheduled[0].when())
+            if self.picker is not None:
+                self._order_batch(self.picker)
             return events
 
         self._selector.select = select  # type: ignore[method-assign]
 
     def time(self) -> float:
         return self._micros / MICROS
+
+    def _order_batch(self, picker: Picker) -> None:
+        """Let the schedule order the coming batch. The due timers join ``_ready`` here, as
+        ``_run_once`` would right after ``select`` (the same test, so nothing else changes), so that
+        the whole batch is known: only its order differs, never what runs in this iteration."""
+        end = self._micros / MICROS + self._clock_resolution
+        scheduled, ready = self._scheduled, self._ready
+        while scheduled and scheduled[0]._when < end:
+            timer = heapq.heappop(scheduled)
+            timer._scheduled = False
+            ready.append(timer)
+        if len(ready) > 1:
+            picker.order(ready)
 
     # -- every callback belongs to an instance (or to nobody) ----------------------
 

@@ -2,7 +2,8 @@
 
 Every source of nondeterminism is owned here and passed down: the loop's clock,
 one seeded ``random.Random`` (and the global ``random`` module reseeded from it,
-for libraries such as aiogram that use it), and the fake's update-id PRNG.
+for libraries such as aiogram that use it), the fake's update-id PRNG, and the
+schedule that orders same-instant callbacks (``schedule.py``; FIFO unless given).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .loop import Deadlock, HorizonReached, StepLimit, VirtualLoop, Watchdog
 from .network import Network, Wire
 from .process import HARNESS, EntryPoint, Instance, InstanceContext, current
 from .sandbox import sealed
+from .schedule import Schedule
 from .seam import routed_to
 from .trace import Event, Trace
 from .watchdog import armed
@@ -50,7 +52,7 @@ class Simulation:
     def __init__(
         self, *, seed: int = 0, horizon: float = 180.0, token: str = DEFAULT_TOKEN,
         epoch: float = DEFAULT_EPOCH, max_steps: int = 5_000_000, network: Network | None = None,
-        watchdog: float | None = 30.0,
+        watchdog: float | None = 30.0, schedule: Schedule | None = None,
     ):  # fmt: skip
         self.seed = seed
         self.watchdog = watchdog  # real seconds a run may take before it is stopped
@@ -59,7 +61,8 @@ class Simulation:
         self.token = token
         self.epoch = epoch
         self.rng = random.Random(seed)
-        self.loop = VirtualLoop(horizon=horizon, max_steps=max_steps)
+        self.schedule = schedule or Schedule()
+        self.loop = VirtualLoop(horizon=horizon, max_steps=max_steps, schedule=self.schedule)
         self.fake = FakeTelegram(clock=self.loop.time, seed=self.rng.getrandbits(64), epoch=epoch)
         self.wire = Wire(self.fake, self.network, random.Random(self.rng.getrandbits(64)))
         self.wire.freeze = self.pause
@@ -197,6 +200,10 @@ class Simulation:
             for finding in self.loop.findings:
                 what = finding.what if self.hosts_root is None else finding.what.replace(self.hosts_root, "<hosts>")
                 self.events.append(Event(finding.at, "finding", finding.instance, {"what": what, "where": finding.where}))
+            picker = self.loop.picker
+            if picker is not None and (picker.picks or picker.ignored):  # FIFO runs stay byte-identical
+                ignored = {"ignored": [list(i) for i in picker.ignored]} if picker.ignored else {}
+                self.record("schedule", None, picks=[list(p) for p in picker.picks], **ignored)
             trace = self.trace()  # before teardown: nothing after the horizon belongs to the run
             self._calm()  # teardown is not the run: past its budget, the hard stop still ends it
             self._stop_everything()
@@ -204,6 +211,8 @@ class Simulation:
 
     def trace(self) -> Trace:
         meta = {"seed": self.seed, "horizon": self.horizon, "ended_by": self.ended_by}
+        if self.loop.picker is not None:
+            meta["schedule"] = self.loop.picker.record()
         return Trace.build(self.events, self.fake.log, horizon=self.horizon, meta=meta)
 
     @contextmanager
