@@ -216,7 +216,7 @@ def _html_folder(html: str | None) -> Path | None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BadInput("--html", f"a folder that can be created ({exc.strerror or exc})") from None
+        raise BadInput("--html", f"a folder that can be created; {html}: {exc.strerror or exc}") from None
     return folder
 
 

@@ -284,3 +284,10 @@ def test_a_script_python_cannot_compile_is_bad_input_naming_its_line(capsys, tmp
     code, out, err = check(capsys, str(tmp_path / "bot.py"))
     assert (code, out) == (2, "")
     assert err.strip() == f"simbot check: TARGET: a Python script; {tmp_path / 'bot.py'} line 1: expected ':'"
+
+
+def test_an_html_folder_that_cannot_be_made_is_bad_input_naming_it(capsys, tmp_path: Path):
+    (tmp_path / "a-file").write_text("")
+    code, out, err = check(capsys, NAIVE, "--platform", "k8s_recreate", "--html", str(tmp_path / "a-file" / "pages"))
+    assert (code, out) == (2, "")
+    assert err.strip() == f"simbot check: --html: a folder that can be created; {tmp_path / 'a-file' / 'pages'}: Not a directory"
