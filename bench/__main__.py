@@ -151,6 +151,19 @@ def report(r: dict[str, Any]) -> str:
         lines.append(f"6. real time over loopback: {t['real_seconds']:.1f} s for {t['real_requests']} requests and "
                      f"{t['real_409']} 409s; simulated {t['sim_ms']:.1f} ms for {t['sim_requests']} and {t['sim_409']} "
                      f"({'same counts' if same else 'counts differ'}): {t['speedup']:,.0f}× faster")  # fmt: skip
+    if "program" in r:
+        p = r["program"]
+        lines.append(f"8. the reference bot as a script (main() calls run_polling()): {p['ms']['script']:.1f} ms a run vs "
+                     f"{p['ms']['contract']:.1f} ms through the async contract, ratio {p['ratio']:.2f} "
+                     f"[target ≤ 1.3: {_met(p['ratio'] <= 1.3)}]; with the bot's logging off {p['ms']['quiet']:.1f} ms "
+                     f"({p['ratio_quiet']:.2f}); {p['requests']} requests, {p['conflicts']} 409s, "
+                     f"{'the same requests as' if p['same_requests'] else 'OTHER requests than'} the contract, "
+                     f"{p['output_lines']} lines printed")  # fmt: skip
+    if "schedule" in r:
+        s = r["schedule"]
+        ratios = ", ".join(f"{name} {s['ratio'][name]:.2f}" for name in ("counted", "random", "pct"))
+        lines.append(f"9. seeded schedules on the reference deploy, ÷ FIFO ({s['ms']['fifo']:.1f} ms): {ratios} "
+                     f"[target ≤ 1.05: {_met(max(s['ratio'].values()) <= 1.05)}]; {s['choice_points']} choice points a run")  # fmt: skip
     if "soak" in r:
         from .soak import report as soak_report
 

@@ -73,6 +73,7 @@ class Process:
         self.stop_pending = False
         self.loop_closed = False
         self.loop_unset = False  # set_event_loop(None) was called: get_event_loop raises
+        self.loop_policy: Any = None  # what the process passed to set_event_loop_policy (uvloop.install)
         self.ending = False
         self.entry_task: asyncio.Task[Any] | None = None  # a program's own harness-side task
         self.host = instance.name

@@ -69,6 +69,7 @@ class View:
         # the root logger as a fresh interpreter has it: the bot's own basicConfig takes effect
         self.log_handlers: list[logging.Handler] = []
         self.log_level = logging.WARNING
+        self.log_disabled = 0  # logging.disable's level: the logging manager's, so per process too
 
 
 class Isolation:
@@ -82,7 +83,7 @@ class Isolation:
         self._harness_environ: dict[bytes, bytes] = os.environ._data  # type: ignore[attr-defined]
         self._harness_argv = sys.argv
         self._harness_path = sys.path
-        self._root_logger = (logging.root.level, logging.root.handlers)
+        self._root_logger = (logging.root.level, logging.root.handlers, logging.root.manager.disable)
         self.on_log_record: Any = None  # a process's records also reach the trace (Simulation's handler)
         self.after_import: dict[str, Any] = {}  # module name -> called once a process has imported it
         self._finder = _ProjectFinder(self)
@@ -106,6 +107,8 @@ class Isolation:
                 isolation.on_log_record(record)
 
         logging.Logger.callHandlers = also_to_the_trace  # type: ignore[method-assign]
+        self._saved.append((logging.Formatter, "formatException", logging.Formatter.formatException))
+        logging.Formatter.formatException = _formatted_once(logging.Formatter.formatException)  # type: ignore[method-assign]
 
     def uninstall(self) -> None:
         self.switch_to(None)
@@ -115,8 +118,10 @@ class Isolation:
         while self._saved:
             owner, name, real = self._saved.pop()
             setattr(owner, name, real)
-        level, handlers = self._root_logger  # switch_to(None) above put them back; this is for safety
+        level, handlers, disabled = self._root_logger  # switch_to(None) above put them back; this is for safety
         logging.root.handlers = handlers
+        if logging.root.manager.disable != disabled:
+            logging.disable(disabled)
         if logging.root.level != level:
             logging.root.setLevel(level)
 
@@ -157,14 +162,19 @@ class Isolation:
         self.active = view
 
     def _swap_root_logger(self, outgoing: View | None, incoming: View | None) -> None:
-        """Each process configures its own root logger (handlers, level); the harness keeps its own."""
-        root = logging.root
+        """Each process configures its own root logger (handlers, level, ``logging.disable``); the
+        harness keeps its own."""
+        root, manager = logging.root, logging.root.manager
         if outgoing is not None:
-            outgoing.log_handlers, outgoing.log_level = root.handlers, root.level
+            outgoing.log_handlers, outgoing.log_level, outgoing.log_disabled = root.handlers, root.level, manager.disable
         else:
-            self._root_logger = (root.level, root.handlers)
-        level, handlers = (incoming.log_level, incoming.log_handlers) if incoming is not None else self._root_logger
+            self._root_logger = (root.level, root.handlers, manager.disable)
+        level, handlers, disabled = ((incoming.log_level, incoming.log_handlers, incoming.log_disabled)
+                                     if incoming is not None else self._root_logger)  # fmt: skip
         root.handlers = handlers
+        if manager.disable != disabled:
+            manager.disable = disabled
+            manager._clear_cache()  # type: ignore[attr-defined]  # as logging.disable does
         if root.level != level:
             root.setLevel(level)  # clears the loggers' cached levels; skipped when nothing changes
 
@@ -175,6 +185,50 @@ class Isolation:
     def _unsetenv(self, key: Any) -> None:
         if self.active is None:
             self._saved[1][2](key)
+
+
+def _formatted_once(format_exception: Any) -> Any:
+    """``Formatter.formatException`` that formats each distinct traceback once per run.
+
+    A bot that loses the poll logs the same Conflict traceback at every 409, and formatting one
+    (source lines, 3.11's ``^^^`` anchors) costs more than the request that caused it. The key
+    holds everything the text depends on, so the text is the same as formatting it again."""
+    texts: dict[tuple[Any, ...], str] = {}
+
+    def format_exception_once(formatter: logging.Formatter, ei: Any) -> str:
+        key = _traceback_key(ei)
+        if key is None:
+            return format_exception(formatter, ei)  # type: ignore[no-any-return]
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = format_exception(formatter, ei)
+        return text
+
+    return format_exception_once
+
+
+def _traceback_key(ei: Any) -> tuple[Any, ...] | None:
+    """What ``traceback.print_exception`` prints, as a key: each exception of the chain (type, text,
+    notes, frames as code and instruction) and how they are chained; None when unsure (groups)."""
+    try:
+        exc, tb = ei[1], ei[2]
+        chain: list[tuple[Any, ...]] = []
+        seen: set[int] = set()
+        while exc is not None and id(exc) not in seen:
+            if isinstance(exc, BaseExceptionGroup) or len(chain) > 30:
+                return None
+            seen.add(id(exc))
+            frames = []
+            while tb is not None:
+                frames.append((tb.tb_frame.f_code, tb.tb_lasti, tb.tb_lineno))
+                tb = tb.tb_next
+            notes = tuple(str(note) for note in getattr(exc, "__notes__", None) or ())
+            chain.append((type(exc), str(exc), notes, tuple(frames), exc.__cause__ is not None, exc.__suppress_context__))
+            exc = exc.__cause__ if exc.__cause__ is not None else None if exc.__suppress_context__ else exc.__context__
+            tb = exc.__traceback__ if exc is not None else None
+        return tuple(chain)
+    except Exception:
+        return None
 
 
 class _ProjectFinder:

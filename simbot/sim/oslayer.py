@@ -13,7 +13,11 @@ the run's own machinery is never affected:
 - the event loop policy: ``get_event_loop``/``new_event_loop``/``set_event_loop`` in a process
   give the shared virtual loop, with that process's own closed/unset state;
 - ``asyncio.all_tasks``: only the calling process's tasks (``asyncio.run`` cancels what
-  ``all_tasks`` lists at its end: never another instance's).
+  ``all_tasks`` lists at its end: never another instance's);
+- ``asyncio.set_event_loop_policy`` from a process (``uvloop.install()`` calls it) is noted as the
+  process's and changes nothing else; ``uvloop.run`` and ``uvloop.new_event_loop`` run the
+  process on the virtual loop (see ``uvloop_patched``): uvloop's C loop would read the real
+  clock and real sockets, so the process runs on asyncio's loop, as it would without uvloop.
 """
 
 from __future__ import annotations
@@ -134,6 +138,15 @@ def installed(simulation: Any) -> Iterator[None]:
         owned = process.instance.tasks
         return {t for t in tasks if t in owned and t is not process.entry_task}
 
+    real_set_policy = asyncio.events.set_event_loop_policy
+
+    def set_policy(policy: asyncio.AbstractEventLoopPolicy | None) -> None:
+        process = greenproc.current_process()
+        if process is None:
+            return real_set_policy(policy)
+        process.loop_policy = policy  # the process's choice; its loops stay the virtual one
+        return None
+
     previous_policy = asyncio.get_event_loop_policy()
     with ExitStack() as stack:
         for owner, name, value in (
@@ -143,9 +156,48 @@ def installed(simulation: Any) -> Iterator[None]:
             (asyncio.tasks, "all_tasks", all_tasks), (asyncio, "all_tasks", all_tasks),
         ):  # fmt: skip
             stack.enter_context(_replaced(owner, name, value))
-        asyncio.set_event_loop_policy(_Policy(simulation.loop))
-        stack.callback(asyncio.set_event_loop_policy, previous_policy)
+        real_set_policy(_Policy(simulation.loop))
+        stack.callback(real_set_policy, previous_policy)
+        stack.enter_context(_replaced(asyncio.events, "set_event_loop_policy", set_policy))
+        stack.enter_context(_replaced(asyncio, "set_event_loop_policy", set_policy))
+        stack.callback(uvloop_restored)
+        uvloop_patched()
         yield
+
+
+_uvloop_saved: dict[str, Any] = {}
+
+
+def uvloop_patched() -> None:
+    """Once uvloop is imported (now, or later by a bot): its ``run``/``new_event_loop`` use the
+    virtual loop when a process calls them. ``uvloop.run`` checks that its loop is a uvloop
+    ``Loop``; a process gets ``asyncio.run`` instead, with the same arguments."""
+    import sys
+
+    module = sys.modules.get("uvloop")
+    if module is None or _uvloop_saved:
+        return
+    real_run, real_new = module.run, module.new_event_loop
+
+    def run(main: Any, *, loop_factory: Any = None, debug: bool | None = None, **kwargs: Any) -> Any:
+        if greenproc.current_process() is None:
+            return real_run(main, debug=debug, **kwargs, **({"loop_factory": loop_factory} if loop_factory else {}))
+        return asyncio.run(main, debug=debug)
+
+    def new_event_loop() -> Any:
+        return real_new() if greenproc.current_process() is None else asyncio.new_event_loop()
+
+    _uvloop_saved.update(run=real_run, new_event_loop=real_new)
+    module.run, module.new_event_loop = run, new_event_loop
+
+
+def uvloop_restored() -> None:
+    import sys
+
+    module = sys.modules.get("uvloop")
+    if module is not None and _uvloop_saved:
+        module.run, module.new_event_loop = _uvloop_saved["run"], _uvloop_saved["new_event_loop"]
+    _uvloop_saved.clear()
 
 
 @contextmanager

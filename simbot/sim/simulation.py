@@ -267,6 +267,7 @@ class Simulation:
         if self._isolation is None:
             self._isolation = Isolation()
             self._isolation.after_import["aiogram.client.bot"] = self._patch_aiogram  # a bot imports it itself
+            self._isolation.after_import["uvloop"] = oslayer.uvloop_patched
             self._isolation.on_log_record = _TraceHandler(self).handle  # its root logger is its own
             self._isolation.install()
         return self._isolation

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import shutil
 import signal
@@ -239,3 +241,39 @@ def test_one_write_of_many_lines_is_one_event_and_a_long_line_is_cut() -> None:
     assert events[0]["text"] == "y" * 999 + "…"
     assert len(events) == 150 + 50  # the head: the long line and 149 prints; then the tail, a line each
     assert events[149]["text"] == "line 148" and events[150]["text"] == "block 72"
+
+
+def test_logging_disable_is_the_calling_process_s_own() -> None:
+    """``logging.disable`` sets the logging manager's level: shared, unless each process has its own."""
+    before = logging.root.manager.disable
+    _, records = run(("quiet", script("logs.py"), {"QUIET": "1"}), ("loud", script("logs.py"), {}), horizon=5)
+    assert lines(records, "quiet") == []
+    assert lines(records, "loud") == [(1.0, "WARNING:root:still here")]
+    assert logging.root.manager.disable == before  # the harness's logging is as it was
+
+
+def test_a_traceback_logged_again_is_formatted_once_and_prints_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bot losing the poll logs one Conflict traceback per 409: formatting it once per run is
+    what keeps a script within 1.3x of the contract (bench ``program``); the text must not change."""
+    import traceback
+
+    formatted = []
+    real = traceback.print_exception
+    monkeypatch.setattr(traceback, "print_exception", lambda *a, **k: formatted.append(a[1]) or real(*a, **k))
+    _, records = run(("p", script("tracebacks.py"), {}), horizon=5)
+    printed = "\n".join(line for _, line in lines(records, "p"))
+    assert printed.count("ERROR:root:poll failed\nTraceback (most recent call last):") == 3
+    assert printed.count("line 12, in <module>\n    fail(i)\n") == 3 and printed.count("RuntimeError: Conflict 0") == 3
+    assert "KeyError: 'missing'" in printed
+    assert [type(e) for e in formatted] == [RuntimeError, KeyError]
+
+
+@pytest.mark.parametrize("how", ["install", "run"])
+def test_uvloop_runs_the_process_on_the_virtual_loop(how: str) -> None:
+    """uvloop's C loop would read the real clock and open real sockets; the process runs on asyncio's."""
+    uvloop = pytest.importorskip("uvloop")
+    policy, run_, new = asyncio.get_event_loop_policy(), uvloop.run, uvloop.new_event_loop
+    _, records = run(("p", script("uvloop_bot.py", how), {}), horizon=30)
+    assert [line for _, line in lines(records, "p")] == ["start 0.0", "woke 5.0"]
+    assert exits(records) == {"p": (5.0, 0)}
+    assert (asyncio.get_event_loop_policy(), uvloop.run, uvloop.new_event_loop) == (policy, run_, new)
