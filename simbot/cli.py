@@ -23,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=0, help="scenario seed (default: 0)")
     demo.add_argument("--trace", metavar="FILE", help="also write the trace as JSON lines to FILE")
     demo.add_argument("--html", metavar="OUT", help="also write the timeline and verdict as a self-contained HTML page")
-    matrix = commands.add_parser("matrix", help="start-up policies × platform presets, one deploy each: the README's table")
+    matrix = commands.add_parser("matrix", help="start-up policies × platform presets, one deploy each: the README's table; "
+                                 "exit 1 when a cell cannot be trusted (ERROR, INCONCLUSIVE, cut short)")  # fmt: skip
     matrix.add_argument("--policies", metavar="A,B", help="comma-separated policies (default: all four)")
     matrix.add_argument("--platforms", metavar="X,Y", help="comma-separated platform presets (default: all)")
     matrix.add_argument("--format", choices=("md", "csv", "json"), default="md", help="output format (default: md)")
@@ -215,7 +216,11 @@ def _matrix(policies: str | None, platforms: str | None, fmt: str, seed: int, pr
         print(f"simbot matrix: --bot: this simbot cannot run this kind of target yet ({exc})", file=sys.stderr)
         return 2
     print(matrix.render(table, fmt), end="")
-    return 0
+    untrusted = [r for r in table if r["status"] in ("error", "inconclusive") or r["status"].endswith("(cut short)")]
+    for r in untrusted:
+        print(f"simbot matrix: {r['policy']} on {r['platform']}: {r['status'].upper()}, not a verdict on its start-up",
+              file=sys.stderr)  # fmt: skip
+    return 1 if untrusted else 0  # a table with a cell that cannot be trusted is no all-clear
 
 
 if __name__ == "__main__":

@@ -130,3 +130,14 @@ def test_a_bad_bot_target_or_a_stray_env_exits_2(capsys):
     assert "simbot matrix: --bot: the bot's script, a file;" in capsys.readouterr().err
     assert main(["matrix", "--env", "A=b"]) == 2
     assert "simbot matrix: --env: a --bot to give it to" in capsys.readouterr().err
+
+
+def test_a_cell_that_cannot_be_trusted_makes_the_matrix_exit_1_and_says_which(capsys):
+    from simbot.cli import main
+
+    bot = "tests/bots/raises_at_import/bot.py"
+    assert main(["matrix", "--bot", bot, "--policies", "naive", "--platforms", "k8s_recreate"]) == 1
+    captured = capsys.readouterr()
+    assert "**ERROR**: the bot never worked" in captured.out  # the table is still printed
+    assert f"simbot matrix: {bot} on k8s_recreate: ERROR, not a verdict on its start-up" in captured.err
+    assert "naive on" not in captured.err
