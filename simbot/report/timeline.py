@@ -24,6 +24,7 @@ from ..sim.trace import Trace
 EVENT_MARKS = {"deploy": "D", "restart": "R", "stop": "S", "kill": "K", "crash": "C", "exit": "X", "pause": "P",
                "stray_start": "+", "stray_stop": "-"}  # fmt: skip
 PRIORITY = " .~bps=!"  # a later character wins a bucket
+EVENT_PRIORITY = "X-+CPSKRD"  # platform lane: a later character wins a column (a deploy is never hidden by an exit)
 
 
 LEGEND = (
@@ -43,8 +44,9 @@ def timeline(trace: Trace, width: int = 90, *, legend: bool = True, settle_bound
     events = [" "] * columns
     for e in trace:
         mark = EVENT_MARKS.get(e["kind"])
-        if mark:
-            events[min(int(e["t"] / step), columns - 1)] = mark
+        column = min(int(e["t"] / step), columns - 1)
+        if mark and EVENT_PRIORITY.index(mark) >= EVENT_PRIORITY.find(events[column]):
+            events[column] = mark
     lines = [f"{'':{name_width}}  t=0 … {trace.horizon:g} s, {step:g} s per column", f"{'platform':{name_width}} |{''.join(events)}|"]
     for name in h.instances:
         code = f"  X{h.exit_codes[name]}" if name in h.exit_codes else ""

@@ -161,3 +161,14 @@ def test_the_timeline_draws_a_lane_per_instance_with_409_markers():
     old, new = lines[2], lines[3]
     assert old.startswith("old") and old[9 + 1 : 9 + 20] == "=" * 19 and old[9 + 24] == "!"
     assert new.startswith("new") and new[9 + 21 : 9 + 90] == "=" * 69
+
+
+def test_the_platform_lane_never_hides_a_deploy_behind_an_exit_in_the_same_column():
+    b = Builder().spawn(0, "old").spawn(20, "new").event(20, "deploy")
+    b.poll(0, "old", until=20.2)
+    b.poll(20.5, "new", until=90)
+    b.exit(20.4, "old")
+    b.event(40, "stop", "new")
+    b.exit(40.2, "new")
+    platform = timeline(b.trace(90), width=45).splitlines()[1]  # 2 s per column
+    assert platform[10 + 10] == "D" and platform[10 + 20] == "S"
