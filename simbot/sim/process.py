@@ -64,7 +64,9 @@ class Instance:
         self.tasks: dict[asyncio.Task[Any], None] = {}  # insertion-ordered: deterministic
         self.signal_handlers: dict[int, tuple[Callable[..., object], tuple[Any, ...]]] = {}
         self.held: list[tuple[Callable[..., object], tuple[Any, ...], contextvars.Context]] = []
-        self.paused = False
+        self.paused = False  # its callbacks are held: SIGSTOP, or its loop busy in a blocking call
+        self.stopped = False  # SIGSTOP (until SIGCONT)
+        self.busy_until = 0.0  # a coroutine's time.sleep holds the process's loop until then
         self.dead = False
         self.exiting = False
         self.exit_code: int | None = None
@@ -174,10 +176,21 @@ class Instance:
             self.kill(128 + signum)  # default action of SIGTERM and the rest: terminate
 
     def pause(self) -> None:
-        self.paused = True
+        self.stopped = self.paused = True
 
     def resume(self) -> None:
-        if not self.paused:
+        self.stopped = False
+        self._release()
+
+    def busy(self, seconds: float) -> None:
+        """A coroutine of this process blocked its loop (``time.sleep`` in async code): nothing else
+        of the process runs for ``seconds``; what became ready meanwhile runs after, in order."""
+        self.busy_until = max(self.busy_until, self.loop.time()) + seconds
+        self.paused = True
+        self.loop.call_at(self.busy_until, self._release, context=HARNESS)
+
+    def _release(self) -> None:
+        if not self.paused or self.stopped or self.loop.time() < self.busy_until:
             return
         self.paused = False
         held, self.held = self.held, []

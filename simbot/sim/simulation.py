@@ -352,10 +352,16 @@ class Simulation:
             if seconds < 0:
                 raise ValueError("sleep length must be non-negative")
             return g.process.sleep(seconds)
-        if current.get() is None:
+        instance = current.get()
+        if instance is None:
             return _real_sleep(seconds)
         shown = repr(seconds) if isinstance(seconds, int | float) else type(seconds).__name__
         self.loop.report(f"blocking time.sleep({shown})")
+        if not isinstance(seconds, int | float):
+            raise TypeError(f"'{type(seconds).__name__}' object cannot be interpreted as an integer")
+        if seconds < 0:
+            raise ValueError("sleep length must be non-negative")
+        instance.busy(float(seconds))  # the process's loop is stuck in the call: everything else of it waits
         return None
 
     def _stop_everything(self) -> None:
@@ -365,7 +371,7 @@ class Simulation:
         still do reaches a fake whose log is no longer part of the run.
         """
         for instance in self.instances:
-            instance.dead = instance.paused = False
+            instance.dead = instance.paused = instance.stopped = False
             instance.exiting = True
         self.loop.horizon_micros = self.loop.micros + 600 * 1_000_000
         self.loop.max_steps = self.loop.steps + 100_000

@@ -100,6 +100,37 @@ def test_a_bot_calling_time_sleep_is_reported_with_its_stack_line():
     assert "test_simulation.py" in finding["where"] and "sleepy" in finding["where"]
 
 
+def test_time_sleep_in_a_coroutine_holds_that_process_s_loop_and_no_other():
+    """In a real process the loop is stuck in the call: none of the process's tasks run, its
+    signals wait; other processes go on."""
+    seen: list[tuple[str, float]] = []
+
+    async def blocks(info: InstanceContext) -> None:
+        async def ticker() -> None:
+            for _ in range(3):
+                await asyncio.sleep(1)
+                seen.append(("tick", asyncio.get_running_loop().time()))
+
+        task = asyncio.get_running_loop().create_task(ticker())
+        await asyncio.sleep(0.5)
+        time.sleep(2)
+        time.sleep(1)  # back to back: 3 s in all
+        seen.append(("after", asyncio.get_running_loop().time()))  # the rest of the callback: at 0.5 here (see docs/simulator.md)
+        await asyncio.sleep(0)
+        seen.append(("resumed", asyncio.get_running_loop().time()))
+        await task
+
+    async def other(info: InstanceContext) -> None:
+        await asyncio.sleep(2)
+        seen.append(("other", asyncio.get_running_loop().time()))
+
+    sim = Simulation(seed=1, horizon=10)
+    sim.at(0, lambda: sim.spawn("blocks", blocks))
+    sim.at(0, lambda: sim.spawn("other", other))
+    sim.run()
+    assert seen == [("after", 0.5), ("other", 2.0), ("resumed", 3.5), ("tick", 3.5), ("tick", 4.5), ("tick", 5.5)]
+
+
 def test_the_wall_clock_follows_virtual_time_with_per_instance_skew():
     seen: dict[str, float] = {}
 
@@ -217,7 +248,8 @@ def test_a_deadlocked_run_ends_early_and_says_who_waits_on_what():
     assert trace.meta["ended_by"] == "deadlock"
     [event] = trace.of("deadlock")
     assert event["t"] == 3.0 and event["instance"] == "stuck"
-    assert event["waiting_on"][0].endswith("waits_forever at tests/sim/test_simulation.py:212 (in Event.wait)")
+    line = waits_forever.__code__.co_firstlineno + 2  # its `await asyncio.Event().wait()`
+    assert event["waiting_on"][0].endswith(f"waits_forever at tests/sim/test_simulation.py:{line} (in Event.wait)")
 
 
 def test_a_run_whose_instances_all_finished_ends_quiet():
@@ -349,3 +381,18 @@ def test_a_killed_instance_whose_ghost_poll_is_answered_still_unwinds_at_teardow
     [ghost] = [r for r in trace.of("request") if r["instance"] == "killed"]
     assert ghost["status"] == 409 and ghost["answered_at"] is not None
     assert sorted(unwound) == ["killed", "successor"]
+
+
+def test_a_sigstop_during_a_blocking_sleep_holds_the_process_until_sigcont():
+    seen: list[float] = []
+
+    async def blocks(info: InstanceContext) -> None:
+        time.sleep(2)
+        await asyncio.sleep(0)
+        seen.append(asyncio.get_running_loop().time())
+
+    sim = Simulation(seed=1, horizon=20)
+    sim.at(0, lambda: sim.spawn("blocks", blocks))
+    sim.at(1, lambda: sim.pause(next(i for i in sim.instances if i.name == "blocks"), 5))
+    sim.run()
+    assert seen == [6.0]  # not 2.0: the end of the sleep does not undo the SIGSTOP
