@@ -48,7 +48,7 @@ class Crash:
 
 @dataclass(frozen=True)
 class Finding:
-    """Something a bot did that a simulation forbids or cannot model (a thread, a socket, a blocking sleep)."""
+    """Something a bot did that a simulation refuses (a thread, a socket) or carries out its own way (a blocking sleep)."""
 
     what: str
     where: str
@@ -57,7 +57,7 @@ class Finding:
     first_t: float
 
     def line(self) -> str:
-        return _counted(self.what, self)
+        return _counted(self.what, self) + ("" if self.refused else "  [modelled: carried out as asked]")
 
     @property
     def refused(self) -> bool:

@@ -122,7 +122,7 @@ class Verdict:
                 + (f"; … and {len(twice) - limit} more" if len(twice) > limit else ""))  # fmt: skip
         lines.append("  reached: " + ", ".join(f"{k}={v}" for k, v in self.reached.items()))
         for title, items in (("crashes (uncaught exceptions, unasked non-zero exits)", self.crashes),
-                             ("findings (what a simulation cannot model: threads, sockets, blocking calls)", self.findings)):  # fmt: skip
+                             ("findings (what a simulation refuses or models: threads, sockets, blocking calls)", self.findings)):  # fmt: skip
             if items:
                 lines.append(f"  {title}:")
                 lines += [f"    {item.line()}" for item in items[:limit]]

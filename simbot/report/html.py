@@ -303,7 +303,7 @@ def _banner(verdict: Verdict) -> str:
 def _notes(verdict: Verdict) -> str:
     parts = []
     for key, title, items in (("crashes", "Crashes (uncaught exceptions, unasked non-zero exits)", verdict.crashes),
-                              ("findings", "Findings (threads, sockets, blocking calls: what a simulation cannot model)",
+                              ("findings", "Findings (threads, sockets, blocking calls: what a simulation refuses or models)",
                                verdict.findings)):  # fmt: skip
         if items:
             lines = "".join(f"<li>{escape(item.line())}</li>" for item in items)

@@ -240,7 +240,7 @@ def test_a_run_cut_by_the_watchdog_is_inconclusive_and_names_the_line():
 def test_findings_reach_the_replay_text_and_json(tmp_path: Path):
     path = scenario_file(tmp_path, "tests.report.bots:uses_a_thread")
     code, text = replay(path)  # the bot went on without its thread: not a pass, and the file expected one
-    assert code == 1 and "findings (what a simulation cannot model" in text and "thread pool call" in text
+    assert code == 1 and "findings (what a simulation refuses or models" in text and "thread pool call" in text
     assert "the bot tried what a simulation refuses (thread pool call" in text
     data = json.loads(replay(path, "--json")[1])
     assert data["findings"] and data["findings"][0]["count"] == 1 and data["status"] == "inconclusive"
@@ -274,5 +274,7 @@ def test_a_refused_escape_turns_a_pass_into_inconclusive_but_a_modelled_one_does
     assert refused.status == INCONCLUSIVE and all(c.passed for c in refused.checks.values())
     assert refused.reason.startswith("the bot tried what a simulation refuses (connection to redis:6379 at bot.py:9")
     assert refused.to_json()["findings"][0]["refused"] is True
+    assert "[modelled" not in refused.findings[0].line()
     for modelled in ("blocking time.sleep(2)", "os._exit(0)"):
         assert run(modelled).status == PASS, modelled
+        assert run(modelled).findings[0].line().endswith("  [modelled: carried out as asked]")
