@@ -753,3 +753,20 @@ def test_s12_9_same_seed_same_events_in_another_run():
     first = run_once()
     assert len(first) > 30 and run_once() == first
 
+
+
+def test_s12_9_a_trace_shows_webhook_steps_after_the_requests_of_their_instant():
+    from simbot.sim.trace import Trace
+
+    endpoint = Endpoint(lambda post: Answer(200, instance="new"))
+
+    async def scenario(api: Api) -> None:
+        await api.push(message(1))
+        await api.call("setWebhook", url=HOOK)
+        await api.sleep(1)
+
+    fake = simulate(scenario, endpoint)
+    records = list(Trace.build([], fake.log, horizon=10))
+    assert [r["kind"] for r in records] == ["request", "webhook", "webhook"]
+    assert [(r["event"], r["instance"]) for r in records[1:]] == [("deliver", None), ("ack", "new")]
+    assert all("token" not in r for r in records[1:])
