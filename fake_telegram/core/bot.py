@@ -14,11 +14,14 @@ import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .envelope import CONFLICT_OTHER_GET_UPDATES, Response, error, ok
 from .log import Exchange
 from .updates import DEFAULT_ALLOWED, UpdateQueue
+
+if TYPE_CHECKING:
+    from .delivery import Delivery, Seam
 
 Clock = Callable[[], float]
 
@@ -54,7 +57,7 @@ class Webhook:
 class Bot:
     def __init__(
         self, token: str, bot_id: int, rng: random.Random, clock: Clock, epoch: float, rules: Rules,
-        keep_sent: int | None = None,
+        keep_sent: int | None = None, seam: Seam | None = None,
     ):  # fmt: skip
         self.token = token
         self.epoch = epoch
@@ -64,6 +67,9 @@ class Bot:
         self.queue = UpdateQueue(rng)
         self.allowed = DEFAULT_ALLOWED
         self.webhook: Webhook | None = None
+        self.seam = seam  # how webhook POSTs leave the server; none: updates stay queued
+        self.delivery: Delivery | None = None  # the running webhook delivery (delivery.py)
+        self.webhook_error: tuple[int, str] | None = None  # last_error_date, last_error_message
         self.logged_out_until: float | None = None
         # what the bot sent: sendMessage and friends; as bounded as the request log
         self.outbox: list[Exchange] | deque[Exchange] = [] if keep_sent is None else deque(maxlen=keep_sent)
@@ -88,6 +94,26 @@ class Bot:
         self.prev_offset: int | None = None
         self.prev_at = float("-inf")
         self.last_set_webhook_at = float("-inf")
+        if self.webhook is not None:  # a new instance starts its webhook afresh (pending mode, from the head)
+            self.restart_delivery()
+
+    # -- webhook delivery --------------------------------------------------------
+
+    def restart_delivery(self, why: str = "webhook changed") -> None:
+        """Stop the current delivery (cutting in-flight POSTs) and start one for ``webhook`` if set."""
+        if self.delivery is not None:
+            self.delivery.stop(why)
+            self.delivery = None
+        if self.webhook is not None and self.seam is not None and self.seam.deliver is not None:
+            from .delivery import Delivery
+
+            self.delivery = Delivery(self, self.webhook, self.seam)
+
+    def close_webhook(self) -> None:
+        """The server removes the webhook itself (410 for 23 h); queued updates stay."""
+        self.webhook = None
+        self.webhook_error = None
+        self.restart_delivery("webhook closed")
 
     # -- conflicts -------------------------------------------------------------
 
@@ -125,6 +151,8 @@ class Bot:
 
     def updates_arrived(self) -> None:
         """Wake the pending poll ~1 ms after an update, at most 2 ms after the first (§3.4)."""
+        if self.delivery is not None:
+            self.delivery.update()
         if self.poll is None:
             return
         now = self.clock()

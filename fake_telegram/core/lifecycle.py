@@ -38,6 +38,9 @@ def close(bot: Bot, exchange: Exchange, params: Params) -> Response:
     if retry_after > 0:
         return flood(retry_after)
     bot.answer_poll()  # a pending long poll is answered normally
+    if bot.delivery is not None:  # the instance's webhook delivery goes with it; the next instance restarts it
+        bot.delivery.stop("close")
+        bot.delivery = None
     bot.closed = True
     bot.closing_until = now + bot.rules.close_takes
     return ok(True)
@@ -48,6 +51,8 @@ def log_out(bot: Bot, exchange: Exchange, params: Params) -> Response:
     bot.answer_poll()
     bot.queue.clear()  # numbering continues: the server's queue outlives the bot's data
     bot.webhook = None
+    bot.webhook_error = None
+    bot.restart_delivery("logOut")
     bot.allowed = DEFAULT_ALLOWED
     # Client.cpp:9333-9337: 1 s if the bot authorized more than 30 minutes ago, else 30 minutes
     bot.logged_out_until = now + (1.0 if now - bot.started_at > FRESH_LOGIN else FRESH_LOGIN)

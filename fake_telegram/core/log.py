@@ -145,14 +145,52 @@ def logged(values: Mapping[str, str], *, value_cap: int = MAX_LOGGED_VALUE, tota
     return out
 
 
+class WebhookEvent:
+    """One step of a webhook delivery: the server's side of a POST it made, not a request it got.
+
+    ``event`` is ``deliver`` (a POST went out), ``ack`` (a 2xx: delivered and forgotten),
+    ``fail`` (``error`` says why; ``retry_in`` is the wait before the next attempt), ``drop``
+    (it would expire before the next attempt: lost), ``abort`` (the webhook changed, was
+    deleted or closed while the POST was in flight: any late answer is ignored) or ``close``
+    (the server removed the webhook itself: 410 for 23 h). ``instance`` is who answered, as the
+    deliver seam reports it.
+    """
+
+    __slots__ = ("seq", "at", "token", "event", "url", "update_id", "attempt", "connection", "instance",
+                 "status", "error", "retry_in")  # fmt: skip
+
+    def __init__(
+        self, seq: int, at: float, token: str, event: str, url: str, update_id: int | None = None,
+        attempt: int | None = None, connection: int | None = None, instance: str | None = None,
+        status: int | None = None, error: str | None = None, retry_in: float | None = None,
+    ):  # fmt: skip
+        self.seq = seq
+        self.at = at
+        self.token = token
+        self.event = event
+        self.url = url
+        self.update_id = update_id
+        self.attempt = attempt
+        self.connection = connection
+        self.instance = instance
+        self.status = status
+        self.error = error
+        self.retry_in = retry_in
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
 class RequestLog:
     """Exchanges in arrival order; ids count every request ever logged.
 
     ``max_entries`` None keeps every entry (a simulation: the checkers judge the whole run);
     a number keeps only the newest ones (a long-running server) and counts the rest in ``dropped``.
+    Webhook deliveries the server makes are kept apart, in ``webhook`` (bounded the same way),
+    so that every entry stays a request the server received.
     """
 
-    __slots__ = ("entries", "dropped", "max_entries")
+    __slots__ = ("entries", "dropped", "max_entries", "webhook", "webhook_seq")
 
     def __init__(self, max_entries: int | None = None) -> None:
         if max_entries is not None and max_entries < 1:
@@ -160,6 +198,14 @@ class RequestLog:
         self.max_entries = max_entries
         self.entries: list[Exchange] | deque[Exchange] = [] if max_entries is None else deque(maxlen=max_entries)
         self.dropped = 0
+        self.webhook: list[WebhookEvent] | deque[WebhookEvent] = [] if max_entries is None else deque(maxlen=max_entries)
+        self.webhook_seq = 0
+
+    def webhook_event(self, at: float, token: str, event: str, url: str, **fields: Any) -> WebhookEvent:
+        record = WebhookEvent(self.webhook_seq, at, token, event, url, **fields)
+        self.webhook_seq += 1
+        self.webhook.append(record)
+        return record
 
     @property
     def next_id(self) -> int:

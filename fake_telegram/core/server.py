@@ -9,6 +9,7 @@ reads the wall clock and never opens a socket; every source of nondeterminism
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
 from collections.abc import Callable, Iterable, Mapping
@@ -18,6 +19,7 @@ from typing import Any
 from . import lifecycle, messages, polling, sending, webhooks
 from .bot import Bot, Clock, Rules
 from .control import log_page
+from .delivery import Answer, Deliver, Seam
 from .envelope import NOT_FOUND, UNAUTHORIZED, Response, bare, error, flood, ok
 from .log import Exchange, RequestLog, caller, handling, logged
 from .params import Params
@@ -82,17 +84,26 @@ class FakeTelegram:
         tokens: Iterable[str] | None = None,
         rules: Rules | None = None,
         log_entries: int | None = None,
+        deliver: Deliver | None = None,
+        loopback_http: bool = False,
     ):
         """``log_entries`` None keeps every request (a simulation's evidence); a number keeps the newest.
 
-        Either way the log stores bounded parameter values (``log.logged``).
+        Either way the log stores bounded parameter values (``log.logged``). ``deliver`` is the
+        seam webhook POSTs leave through (``delivery.Post`` in, an ``Answer``, ``Failure`` or
+        status out); without it a webhook is registered but never called. ``loopback_http``
+        accepts loopback webhook URLs as local mode does (plain http, any port).
         """
         self.clock = clock
         self.rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        # the webhook retry PRNG is derived without drawing from ``rng``: update ids stay as they were
+        webhook_seed = str(seed) if not isinstance(seed, random.Random) else hashlib.sha256(
+            repr(seed.getstate()).encode()).hexdigest()  # fmt: skip
         self.epoch = epoch
         self.allowed_tokens = None if tokens is None else frozenset(tokens)
         self.rules = rules or Rules()
         self.log = RequestLog(log_entries)
+        self.seam = Seam(self.log, webhook_seed, deliver, self._execute, loopback_http)
         self.bots: dict[tuple[str, bool], Bot] = {}
         self.faults: list[Fault] = []
         self._handlers = {name.lower(): (name, handler) for name, handler in HANDLERS.items()}
@@ -179,8 +190,31 @@ class FakeTelegram:
             ident = bot_id(token)
             if ident is None:
                 raise ValueError(f"malformed bot token {token!r}: expected '<bot id>:<secret>'")
-            bot = self.bots[key] = Bot(token, ident, self.rng, self.clock, self.epoch, self.rules, self.log.max_entries)
+            bot = self.bots[key] = Bot(
+                token, ident, self.rng, self.clock, self.epoch, self.rules, self.log.max_entries, self.seam
+            )
         return bot
+
+    @property
+    def deliver(self) -> Deliver | None:
+        return self.seam.deliver
+
+    @deliver.setter
+    def deliver(self, deliver: Deliver | None) -> None:
+        """Set (or remove) the webhook seam; running deliveries restart with it."""
+        self.seam.deliver = deliver
+        for bot in self.bots.values():
+            if bot.webhook is not None:
+                bot.restart_delivery("deliver seam changed")
+
+    def _execute(self, token: str, answer: Answer) -> None:
+        """A method sent back in a 2xx webhook answer runs as an ordinary request; its result is dropped."""
+        headers = {k.lower(): v for k, v in answer.headers.items()}
+        params = read_params("", headers, answer.body)
+        if isinstance(params, Response):
+            return
+        self.receive("POST", f"/bot{token}/{params.text('method')}", headers, answer.body,
+                     who=answer.instance or "webhook reply")  # fmt: skip
 
     def outbox(self, token: str | None = None) -> list[Exchange]:
         """Everything sent (sendMessage and the like), in arrival order."""

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import random
+import zlib
+from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from .envelope import dumps, utf8
@@ -99,6 +102,57 @@ def _custom_query_timeout(body: Any) -> float:
     return DAY
 
 
+_CHAT_KEYED = {  # queued by the chat they happen in (Client.cpp:17959, 17279-17354)
+    "message", "edited_message", "channel_post", "edited_channel_post", "business_message",
+    "edited_business_message", "guest_message", "my_chat_member", "message_reaction",
+    "message_reaction_count", "chat_boost", "removed_chat_boost", "deleted_business_messages",
+}  # fmt: skip
+_USER_KEYED = {  # queued by the user who caused them, offset per type (Client.cpp:17073-17075, 17155-17158)
+    "inline_query": 1 << 33, "chosen_inline_result": 2 << 33, "callback_query": 3 << 33,
+    "shipping_query": 4 << 33, "pre_checkout_query": 4 << 33, "chat_member": 0, "chat_join_request": 0,
+    "purchased_paid_media": 0,
+}  # fmt: skip
+
+
+def queue_key(kind: str, update: dict[str, Any]) -> int:
+    """The webhook queue an update is delivered in, one at a time (webhooks: one in flight per key).
+
+    0 means a queue of its own (custom_event, custom_query, or an update missing the field the
+    key comes from): such updates go out in parallel with everything.
+    """
+    body = update.get(kind)
+    if not isinstance(body, dict):
+        return 0
+    if kind in _CHAT_KEYED:
+        return _int_id(_field(body, "chat", "id"))
+    if kind in _USER_KEYED:
+        user = _int_id(_field(body, "from", "id"))
+        return user + _USER_KEYED[kind] if user else 0
+    if kind == "business_connection":
+        return _int_id(_field(body, "user", "id"))
+    if kind in ("poll", "poll_answer"):
+        poll = body.get("id" if kind == "poll" else "poll_id")
+        if isinstance(poll, str) and poll and not (poll.isascii() and poll.isdigit()):
+            return zlib.crc32(poll.encode()) + (5 << 33)  # Telegram's poll ids are numbers; a stable stand-in
+        return _int_id(poll)
+    return 0
+
+
+def _field(body: dict[str, Any], outer: str, inner: str) -> Any:
+    value = body.get(outer)
+    return value.get(inner) if isinstance(value, dict) else None
+
+
+def _int_id(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.lstrip("-").isascii() and value.lstrip("-").isdigit():
+        return int(value)
+    return 0
+
+
 def render(update: dict[str, Any]) -> bytes:
     """The update's JSON after its update_id field (ValueError if it is not JSON)."""
     return utf8(dumps({k: v for k, v in update.items() if k != "update_id"})[1:])
@@ -110,6 +164,7 @@ class Queued:
     kind: str
     expires_at: float
     tail: bytes  # the update's JSON after its update_id field
+    queue_key: int = 0  # the webhook queue (queue_key); 0: a queue of its own
 
     def render(self) -> bytes:
         """``{"update_id":N,`` then a literal newline, as WebhookActor.h:226-237 writes it."""
@@ -151,7 +206,7 @@ class UpdateQueue:
         update_id = self.next_id
         self.next_id += 1
         self.last_push = now
-        self._entries.append(Queued(update_id, kind, expires_at, tail))
+        self._entries.append(Queued(update_id, kind, expires_at, tail, queue_key(kind, update)))
         self._bytes += len(tail)
         self._next_expiry = min(self._next_expiry, expires_at)
         return update_id
@@ -174,6 +229,21 @@ class UpdateQueue:
         entries = self._entries
         while entries and entries[0].update_id < offset:
             self._bytes -= len(entries.popleft().tail)
+
+    def forget(self, update_id: int) -> None:
+        """Delete one update wherever it is: a webhook delivered it (TQueue forget)."""
+        entries = self._entries
+        at = bisect_left(entries, update_id, key=_update_id)
+        if at < len(entries) and entries[at].update_id == update_id:
+            self._bytes -= len(entries[at].tail)
+            del entries[at]
+
+    def after(self, from_id: int, limit: int, now: float) -> list[Queued]:
+        """Up to ``limit`` live updates with id >= ``from_id``, oldest first (a webhook loading)."""
+        self.purge(now)
+        entries = self._entries
+        at = bisect_left(entries, from_id, key=_update_id)
+        return list(islice(entries, at, at + limit))
 
     def in_window(self, offset: int) -> bool:
         """Whether a positive offset is "normal" (TQueue.cpp:221-313); else read from the head."""
@@ -205,3 +275,7 @@ class UpdateQueue:
 
     def ids(self) -> list[int]:
         return [e.update_id for e in self._entries]
+
+
+def _update_id(entry: Queued) -> int:
+    return entry.update_id

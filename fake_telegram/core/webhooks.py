@@ -1,7 +1,8 @@
-"""setWebhook, deleteWebhook and getWebhookInfo (docs/telegram-rules.md §6).
+"""setWebhook, deleteWebhook and getWebhookInfo (docs/telegram-rules.md §6, §12).
 
-The fake never connects to a webhook: a URL that passes validation is "verified"
-at once, and updates simply stay queued (docs/fidelity.md).
+A URL that passes validation is "verified" at once, without contacting it. Delivery
+itself is ``delivery.py``'s, and runs only when the server was given a deliver seam;
+without one, updates simply stay queued (docs/fidelity.md).
 """
 
 from __future__ import annotations
@@ -54,21 +55,25 @@ def _change(bot: Bot, exchange: Exchange, params: Params, url: str) -> Response:
 
     if url:
         bot.kick(exchange, CONFLICT_SET_WEBHOOK)  # before the URL is even validated
-    bot.webhook = None  # an existing webhook is closed first
+    bot.webhook = None  # an existing webhook is closed first: its in-flight POSTs are cut, updates stay
+    bot.webhook_error = None  # last_error_* go with it (Client.cpp:15955-15956, 16086-16087)
+    bot.restart_delivery("deleteWebhook" if not url else "setWebhook")
     if drop:
         bot.queue.clear()
     if wanted is None:
         return ok(True, "Webhook was deleted" if current is not None else "Webhook is already deleted")
-    problem = _check_url(url) or _check_secret(secret)
+    problem = _check_url(url, bot.seam is not None and bot.seam.loopback_http) or _check_secret(secret)
     if problem is not None:
         return problem
     if allowed is not None:  # finish_set_webhook (Client.cpp:16089); deleting a webhook stores nothing
         bot.allowed = allowed
     bot.webhook = wanted
+    bot.restart_delivery()  # from the queue head, pending mode, fresh backoff
     return ok(True, "Webhook was set")
 
 
-def _check_url(url: str) -> Response | None:
+def _check_url(url: str, loopback_http: bool = False) -> Response | None:
+    """The hosted server's checks; ``loopback_http``: a loopback URL is taken as in local mode (any scheme, port)."""
     if "://" not in url:
         url = "https://" + url
     try:
@@ -78,6 +83,8 @@ def _check_url(url: str) -> Response | None:
         return error(400, "Bad Request: invalid webhook URL specified")
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return error(400, "Bad Request: invalid webhook URL specified")
+    if loopback_http and is_loopback(parts.hostname):
+        return None
     if parts.scheme.lower() != "https":
         return error(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
     if (port or 443) not in WEBHOOK_PORTS:
@@ -91,6 +98,16 @@ def _check_url(url: str) -> Response | None:
     if not address.is_global:
         return error(400, f"Bad Request: bad webhook: IP address {address} is reserved")
     return None
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or ``localhost``: where ``fake-telegram serve`` may POST in local mode."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_secret(secret: str) -> Response | None:
@@ -109,6 +126,8 @@ def get_webhook_info(bot: Bot, exchange: Exchange, params: Params) -> Response:
         "has_custom_certificate": bool(hook and hook.has_certificate),
         "pending_update_count": bot.queue.pending(bot.unix()),
     }
+    if bot.webhook_error is not None:  # after a delivery error, until the webhook is set or closed again
+        info["last_error_date"], info["last_error_message"] = bot.webhook_error
     if hook is not None:
         info["max_connections"] = hook.max_connections
         info["ip_address"] = hook.ip_address or "<unknown>"

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from fake_telegram import Exchange
+from fake_telegram import Exchange, WebhookEvent
 
 _line = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode  # one, not one per line
 
@@ -48,6 +48,12 @@ def request_record(e: Exchange) -> dict[str, Any]:
     return record
 
 
+def webhook_record(w: WebhookEvent) -> dict[str, Any]:
+    """A webhook step (deliver, ack, fail, drop, abort, close); the bot's token is left out, as in requests."""
+    record = {k: v for k, v in w.to_json().items() if k not in ("at", "token")}
+    return {"t": _t(w.at), "kind": "webhook", **record, "retry_in": _t(w.retry_in)}
+
+
 class Trace:
     """An immutable, ordered record of one run."""
 
@@ -60,6 +66,8 @@ class Trace:
     def build(cls, events: list[Event], log: Iterable[Exchange], *, horizon: float, meta: dict[str, Any] | None = None) -> Trace:
         merged = [(e.t, 0, i, e.to_json()) for i, e in enumerate(events)]
         merged += [(x.at, 1, x.id, request_record(x)) for x in log]
+        # webhook POSTs the server made (only when it was given a deliver seam): none in other runs
+        merged += [(w.at, 2, w.seq, webhook_record(w)) for w in getattr(log, "webhook", ())]
         merged.sort(key=lambda item: item[:3])
         return cls((r for *_, r in merged), horizon=horizon, meta=meta)
 
