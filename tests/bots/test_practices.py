@@ -1,0 +1,114 @@
+"""The start-up practices of docs/practices.md, as written (docs/examples/practices/*/), through ``simbot check``.
+
+Each example bot runs unmodified on two presets (seed 0, the check's default deploy); its status,
+failed checks and 409 count are the ones docs/practices.md reports. The scenario files
+(scenarios/practice-*.toml) are tests of their own [expect] through the plugin; the tests below
+tie each characteristic failure to its practice: without the practice (the corpus echo bots, or
+the same bot in another place) the failure goes away.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from simbot.check import CHECKS
+from simbot.checking import command
+from simbot.scenario.files import load
+from simbot.scenario.run import replay
+
+ROOT = Path(__file__).parent.parent.parent
+PRACTICES = ROOT / "docs" / "examples" / "practices"
+SCENARIOS = ROOT / "scenarios"
+PLATFORMS = ("render_worker", "k8s_rolling_1")
+SP = ["single_poller"]
+# (practice, framework) -> preset -> (status, failed checks, 409s), measured with simbot check --json
+VERDICTS = {
+    ("startup_delay", "ptb"): {"render_worker": ("fail", SP, 14), "k8s_rolling_1": ("pass", [], 0)},
+    ("startup_delay", "aiogram"): {"render_worker": ("fail", SP, 18), "k8s_rolling_1": ("pass", [], 0)},
+    ("drop_pending", "ptb"): {"render_worker": ("fail", SP, 16), "k8s_rolling_1": ("fail", SP, 1)},
+    ("drop_pending", "aiogram"): {"render_worker": ("fail", SP, 22), "k8s_rolling_1": ("fail", SP, 1)},
+    ("retry_ladder", "ptb"): {"render_worker": ("fail", SP, 6), "k8s_rolling_1": ("fail", SP, 1)},
+    ("retry_ladder", "aiogram"): {"render_worker": ("fail", SP, 22), "k8s_rolling_1": ("fail", SP, 1)},
+    ("exit_on_conflict", "ptb"): {"render_worker": ("fail", SP, 1), "k8s_rolling_1": ("fail", SP, 1)},
+    ("exit_on_conflict", "aiogram"): {"render_worker": ("fail", SP, 22), "k8s_rolling_1": ("fail", SP, 1)},
+    ("host_lock", "ptb"): {"render_worker": ("fail", SP, 16), "k8s_rolling_1": ("fail", SP, 1)},
+    ("host_lock", "aiogram"): {"render_worker": ("fail", SP, 22), "k8s_rolling_1": ("fail", SP, 1)},
+}
+
+
+@cache
+def check(practice: str, framework: str) -> dict:  # type: ignore[type-arg]
+    out, err = io.StringIO(), io.StringIO()
+    script = PRACTICES / practice / f"{framework}_bot.py"
+    command(str(script), platforms=",".join(PLATFORMS), env=(), seed=0, as_json=True, out=out, err=err)
+    return json.loads(out.getvalue())["platforms"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(("practice", "framework"), sorted(VERDICTS))
+def test_the_example_bot_gets_its_measured_verdict(practice: str, framework: str) -> None:
+    report = check(practice, framework)
+    for platform, (status, failed, conflicts) in VERDICTS[practice, framework].items():
+        got = report[platform]
+        assert got["crashes"] == [] and got["findings"] == [], got
+        assert got["status"] == status, (platform, got)
+        assert sorted(n for n, o in got["outcomes"].items() if o != "pass") == failed, (platform, got)
+        assert sum(got["metrics"]["conflicts"].values()) == conflicts, (platform, got["metrics"])
+
+
+def _run(name: str, **bot: str) -> tuple:  # type: ignore[type-arg]
+    """Replay scenarios/NAME.toml, optionally with another [bot] script (absolute)."""
+    scenario = load(SCENARIOS / f"{name}.toml")
+    if bot:
+        from dataclasses import replace
+
+        scenario = replace(scenario, bot=replace(scenario.bot, **bot))
+    trace, verdict, _ = replay(scenario)
+    return trace, verdict
+
+
+@pytest.mark.parametrize("framework", ["ptb", "aiogram"])
+def test_drop_pending_loses_what_arrived_while_the_task_was_replaced(framework: str) -> None:
+    _, verdict = _run(f"practice-drop-pending-{framework}-ecs_default")
+    assert verdict.outcome("lost_updates") == "fail" and verdict.outcome("single_poller") == "pass"
+    echo = {"ptb": "ptb_echo", "aiogram": "aiogram_echo"}[framework]
+    _, plain = _run(f"practice-drop-pending-{framework}-ecs_default", script=str(ROOT / "tests/bots" / echo / "bot.py"))
+    assert {n: plain.outcome(n) for n in CHECKS} == dict.fromkeys(CHECKS, "pass")  # without the drop, nothing lost
+
+
+def test_the_ptb_ladder_gives_up_and_leaves_nobody_polling() -> None:
+    trace, verdict = _run("practice-retry-ladder-ptb-docker_always")
+    said = [o["text"] for o in trace.of("output") if o["instance"] == "bot.v1"]
+    assert any("giving up on polling" in line for line in said), said
+    assert not [e for e in trace.of("exit") if e["instance"] == "bot.v1"]  # alive: Docker sees nothing wrong
+    assert verdict.outcome("liveness") == "fail" and verdict.outcome("lost_updates") == "fail"
+
+
+def test_the_aiogram_ladder_never_runs() -> None:
+    trace, verdict = _run("practice-retry-ladder-aiogram-docker_always")
+    said = [o["text"] for o in trace.of("output")]
+    assert not any("retry 1/3" in line for line in said)  # start_polling never raises TelegramConflictError
+    assert any("TelegramConflictError" in line for line in said)  # aiogram logged and retried them itself
+    assert verdict.outcome("liveness") == "pass" and verdict.outcome("single_poller") == "fail"
+
+
+def test_exit_on_conflict_loops_under_restart_always() -> None:
+    trace, _ = _run("practice-exit-on-conflict-ptb-docker_always")
+    restarts = {e["instance"] for e in trace.of("exit") if e["instance"].startswith("bot.v1")}
+    assert len(restarts) >= 5, restarts  # exits on each 409, Docker starts it again
+    trace, _ = _run("practice-exit-on-conflict-aiogram-docker_always")
+    assert {e["instance"] for e in trace.of("exit") if e["instance"].startswith("bot.")} == set()  # never exits
+
+
+@pytest.mark.parametrize("framework", ["ptb", "aiogram"])
+def test_the_host_lock_stops_a_copy_on_the_same_machine_only(framework: str) -> None:
+    trace, verdict = _run(f"practice-host-lock-same-host-{framework}-docker_always")
+    [exit_] = [e for e in trace.of("exit") if e["instance"] == "by-hand"]
+    assert (exit_["t"], exit_["code"]) == (30.0, 1)
+    assert verdict.status == "PASS"
+    _, verdict = _run(f"practice-host-lock-{framework}-render_worker")
+    assert verdict.outcome("single_poller") == "fail"
