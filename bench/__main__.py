@@ -151,6 +151,16 @@ def report(r: dict[str, Any]) -> str:
         lines.append(f"6. real time over loopback: {t['real_seconds']:.1f} s for {t['real_requests']} requests and "
                      f"{t['real_409']} 409s; simulated {t['sim_ms']:.1f} ms for {t['sim_requests']} and {t['sim_409']} "
                      f"({'same counts' if same else 'counts differ'}): {t['speedup']:,.0f}× faster")  # fmt: skip
+    if "schedule" in r:
+        sc = r["schedule"]
+        lines.append("8. schedules on the reference deploy, ÷ FIFO: " + ", ".join(
+            f"{name} {sc['ratio'][name]:.3f}" for name in ("counted", "random", "pct"))
+            + f" [target ≤ 1.05: {_met(max(sc['ratio'][n] for n in ('counted', 'random')) <= 1.05)} for counted/random]")  # fmt: skip
+    if "race" in r:
+        ra = r["race"]
+        lines.append(f"9. runs to find tests/sim/race.py's race ({ra['searches']} searches): "
+                     + ", ".join(f"{s} median {ra[s]['median_runs']}, mean {ra[s]['mean_runs']:.2f}, max {ra[s]['max_runs']}"
+                                 f" ({ra[s]['found']} found)" for s in ("random", "pct")) + f"; {ra['others']}")  # fmt: skip
     if "soak" in r:
         from .soak import report as soak_report
 
