@@ -160,10 +160,15 @@ def report(r: dict[str, Any]) -> str:
                      f"{'the same requests as' if p['same_requests'] else 'OTHER requests than'} the contract, "
                      f"{p['output_lines']} lines printed")  # fmt: skip
     if "schedule" in r:
-        s = r["schedule"]
-        ratios = ", ".join(f"{name} {s['ratio'][name]:.2f}" for name in ("counted", "random", "pct"))
-        lines.append(f"9. seeded schedules on the reference deploy, ÷ FIFO ({s['ms']['fifo']:.1f} ms): {ratios} "
-                     f"[target ≤ 1.05: {_met(max(s['ratio'].values()) <= 1.05)}]; {s['choice_points']} choice points a run")  # fmt: skip
+        sc = r["schedule"]
+        lines.append("9. schedules on the reference deploy, ÷ FIFO: " + ", ".join(
+            f"{name} {sc['ratio'][name]:.3f}" for name in ("counted", "random", "pct"))
+            + f" [target ≤ 1.05: {_met(max(sc['ratio'][n] for n in ('counted', 'random')) <= 1.05)} for counted/random]")  # fmt: skip
+    if "race" in r:
+        ra = r["race"]
+        lines.append(f"10. runs to find tests/sim/race.py's race ({ra['searches']} searches): "
+                     + ", ".join(f"{s} median {ra[s]['median_runs']}, mean {ra[s]['mean_runs']:.2f}, max {ra[s]['max_runs']}"
+                                 f" ({ra[s]['found']} found)" for s in ("random", "pct")) + f"; {ra['others']}")  # fmt: skip
     if "soak" in r:
         from .soak import report as soak_report
 

@@ -53,11 +53,19 @@ def main(argv: list[str] | None = None) -> int:
     explore.add_argument("--out", default="counterexamples", metavar="DIR",
                          help="where the counterexample's scenario file goes (default: counterexamples/)")
     explore.add_argument("--faults", metavar="A,B", help=_fault_help())
+    explore.add_argument("--schedules", default="pct", metavar="fifo|random|pct", help=_schedules_help())
     replay = commands.add_parser("replay", help="rerun a scenario file: verdict and timeline; exit 1 if it differs from [expect]")
     replay.add_argument("file", help="a scenario file (TOML)")
     replay.add_argument("--json", action="store_true", help="print the verdict as JSON instead of text")
     replay.add_argument("--trace", metavar="FILE", help="also write the trace as JSON lines to FILE")
     replay.add_argument("--html", metavar="OUT", help="also write the timeline and verdict as a self-contained HTML page")
+    replay.add_argument("--schedules-upto", type=int, metavar="K",
+                        help="instead of one run: every schedule with at most K deviations from FIFO, until one fails "
+                             "(written to --out as a scenario file; exit 1) or all pass (exit 0)")  # fmt: skip
+    replay.add_argument("--max-runs", type=int, metavar="N",
+                        help="with --schedules-upto: stop after N runs and say it did (default: 10000)")
+    replay.add_argument("--out", metavar="DIR",
+                        help="with --schedules-upto: where a failing schedule's scenario file goes (default: counterexamples/)")
     args = parser.parse_args(argv)
     if args.command == "check":
         from .checking import command as check
@@ -72,8 +80,18 @@ def main(argv: list[str] | None = None) -> int:
         from .explore.command import command
 
         return command(args.policy, args.platform, examples=args.examples, seed=args.seed, budget=args.budget_seconds,
-                       jobs=args.jobs, out=args.out, faults=args.faults, target=args.bot, env=args.env)  # fmt: skip
+                       jobs=args.jobs, out=args.out, faults=args.faults, target=args.bot, env=args.env,
+                       schedules=args.schedules)  # fmt: skip
+    if args.command == "replay" and args.schedules_upto is not None:
+        from .explore.systematic import command as every_schedule
+
+        others = [name for name, given in (("--json", args.json), ("--trace", args.trace), ("--html", args.html)) if given]
+        return every_schedule(args.file, args.schedules_upto, max_runs=args.max_runs, out=args.out, refused=others)
     if args.command == "replay":
+        if args.max_runs is not None or args.out is not None:
+            print(f"simbot replay: {'--max-runs' if args.max_runs is not None else '--out'}: only with --schedules-upto K",
+                  file=sys.stderr)  # fmt: skip
+            return 2
         return _replay(args.file, args.json, args.trace, args.html)
     return 2  # pragma: no cover
 
@@ -114,6 +132,12 @@ def _fault_help() -> str:
     from .explore.command import FAULT_HELP
 
     return FAULT_HELP
+
+
+def _schedules_help() -> str:
+    from .explore.command import SCHEDULES_HELP
+
+    return SCHEDULES_HELP
 
 
 def _demo(seed: int, trace_file: str | None, html_file: str | None = None) -> int:

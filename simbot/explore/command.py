@@ -29,7 +29,8 @@ def bot_from(name: str) -> Bot:
 
 
 def command(policy: str | None, platform: str, *, examples: int, seed: int, budget: float | None, jobs: int,
-            out: str, faults: str | None, target: str | None = None, env: Sequence[str] = ()) -> int:  # fmt: skip
+            out: str, faults: str | None, target: str | None = None, env: Sequence[str] = (),
+            schedules: str = "pct") -> int:  # fmt: skip
     """Exit 1 when a counterexample was found (and written), 0 when none, 2 for bad arguments,
     3 when the bot cannot start at all (an ERROR on a plain start: nothing to search).
 
@@ -46,12 +47,12 @@ def command(policy: str | None, platform: str, *, examples: int, seed: int, budg
     chosen = DEFAULT_FAULTS if faults is None else tuple(f.strip() for f in faults.split(",") if f.strip())
     try:
         report = explore(bot, platform, examples=examples, seed=seed, budget=budget, jobs=jobs, faults=chosen,
-                         progress=_progress)  # fmt: skip
+                         schedules=schedules, progress=_progress)  # fmt: skip
     except ValueError as exc:
         parameter, _, problem = str(exc).partition(": ")
         return _bad(f"--{parameter}", problem or str(exc))
     print(file=sys.stderr)
-    again = command_line(policy, platform, examples, seed, faults, target=target, env=env)
+    again = command_line(policy, platform, examples, seed, faults, target=target, env=env, schedules=schedules)
     if report.cannot_start is not None:
         print(cannot_start(report))
         return 3
@@ -92,7 +93,8 @@ def _summary(r: Exploration) -> str:
     reached = ", ".join(f"{k} in {v}" for k, v in sorted(r.reached.items())) or "nothing"
     return (f"simbot explore: {r.bot.label()} on {r.platform}: {what} after {r.run} simulations "
             f"({r.chunks_done} chunk(s) of up to {r.examples} examples, {r.elapsed:.1f} s); "
-            f"faults: {', '.join(r.faults)}\n  runs that reached: {reached}")  # fmt: skip
+            f"faults: {', '.join(r.faults)}; schedules: {SCHEDULES_SAID[r.schedules]}\n"
+            f"  runs that reached: {reached}")  # fmt: skip
 
 
 def _progress(r: Exploration) -> None:
@@ -103,13 +105,15 @@ def _progress(r: Exploration) -> None:
 
 
 def command_line(policy: str | None, platform: str, examples: int, seed: int, faults: str | None = None, *,
-                 target: str | None = None, env: Sequence[str] = ()) -> str:  # fmt: skip
+                 target: str | None = None, env: Sequence[str] = (), schedules: str = "pct") -> str:  # fmt: skip
     """The command that searches exactly these scenarios again (``--jobs`` does not change them)."""
     bot = ["--policy", policy] if policy is not None else [f"--bot={target}"]
     words = ["simbot", "explore", *bot, "--platform", platform, "--examples", str(examples), "--seed", str(seed)]
     words += [f"--env={item}" for item in env]
     if faults is not None:
         words += ["--faults", faults]
+    if schedules != "pct":
+        words += ["--schedules", schedules]
     return shlex.join(words)
 
 
@@ -122,4 +126,9 @@ def _bad(parameter: str, problem: str) -> int:
     return 2
 
 
+SCHEDULES_SAID = {"fifo": "FIFO only", "random": "random (1 example in 4 FIFO)",
+                  "pct": "PCT (1 example in 4 FIFO)"}  # fmt: skip
+SCHEDULES_HELP = ("the same-instant order each example draws: fifo (asyncio's order only: the search before "
+                  "seeded schedules), random or pct (default; one example in four keeps FIFO); a counterexample "
+                  "that needs its schedule is written with the fewest deviations from FIFO that still fail")  # fmt: skip
 FAULT_HELP = f"comma-separated faults to draw from (default: {','.join(DEFAULT_FAULTS)}; all: {','.join(FAULTS)})"

@@ -5,6 +5,12 @@ hypothesis run of its own, seeded from ``(seed, c)``, with no example database.
 The answer is the shrunk counterexample of the *lowest* failing chunk, so it depends
 on the seed and N only: not on ``jobs`` (chunks run in parallel processes) nor on
 how fast the machine is, unless the time budget runs out first (then it says so).
+
+Scenario and schedule are one search: each example draws its schedule (``strategies.py``),
+so hypothesis shrinks both at once, toward fewer events and toward FIFO. A counterexample
+that still needs its seeded schedule is then cut down to the fewest departures from FIFO
+(``simbot.sim.schedule.shrink``) and written as explicit deviations, which replay it byte
+for byte; still inside the chunk, so the answer stays a function of the seed and N.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from hypothesis import seed as hypothesis_seed
 from ..check import CHECKS, ERROR, FAIL, Verdict, judge
 from ..platforms import PRESETS
 from ..scenario import Bot, Event, Scenario, Updates, simulate, to_toml
+from ..sim.schedule import Found, Schedule, shrink
+from ..sim.trace import Trace
 from .strategies import DEFAULT_FAULTS, horizon_for, scenarios
 
 CHUNK = 25
@@ -36,6 +44,7 @@ class Exploration:
     seed: int
     examples: int  # asked for
     faults: tuple[str, ...]
+    schedules: str = "pct"  # what each example's schedule is drawn from (fifo, random, pct)
     run: int = 0  # scenarios simulated (shrinking included)
     chunks_done: int = 0
     out_of_budget: bool = False
@@ -63,10 +72,12 @@ class Exploration:
         replay then differs, as an error must."""
         assert self.counterexample is not None and self.verdict is not None
         error = self.verdict.status == ERROR
+        order = self.counterexample.schedule
+        under = "" if order.fifo else f" under a schedule: {order.describe()} (the [schedule] table)"
         return replace(
             self.counterexample,
             expect={} if error else {n: self.verdict.outcome(n) for n in CHECKS},
-            description=f"Found by `{found_by}` (chunk {self.found_in_chunk}, shrunk): fails {', '.join(self.failed())}.",
+            description=f"Found by `{found_by}` (chunk {self.found_in_chunk}, shrunk): fails {', '.join(self.failed())}{under}.",
         )
 
 
@@ -106,7 +117,8 @@ def chunk_seed(seed: int, index: int) -> int:
 
 
 def run_chunk(bot: Bot, platform: str, faults: tuple[str, ...], seed: int, index: int, size: int,
-              deadline: float | None, tick: Callable[[], None] | None = None) -> _ChunkResult:  # fmt: skip
+              deadline: float | None, tick: Callable[[], None] | None = None,
+              schedules: str = "fifo") -> _ChunkResult:  # fmt: skip
     """One hypothesis run of ``size`` examples; shrinks what fails (runs in any process)."""
     result = _ChunkResult(index, 0, {}, False)
     failed: dict[str, Verdict] = {}  # known failures, so an out-of-budget shrink can still replay them
@@ -115,7 +127,7 @@ def run_chunk(bot: Bot, platform: str, faults: tuple[str, ...], seed: int, index
     @settings(max_examples=size, database=None, deadline=None, derandomize=False, print_blob=False,
               phases=(Phase.generate, Phase.target, Phase.shrink), report_multiple_bugs=False,
               suppress_health_check=list(HealthCheck))  # fmt: skip
-    @given(scenarios(platform, bot, faults))
+    @given(scenarios(platform, bot, faults, schedules=schedules))
     def prop(scenario: Scenario) -> None:
         key = to_toml(scenario)
         verdict = failed.get(key) or _judge(scenario, deadline, result, tick)
@@ -127,7 +139,39 @@ def run_chunk(bot: Bot, platform: str, faults: tuple[str, ...], seed: int, index
         prop()
     except _Failed as exc:
         result.scenario, result.verdict = exc.scenario, exc.verdict
+        if not exc.scenario.schedule.fifo:
+            result.scenario, result.verdict = fewest_deviations(exc.scenario, deadline, result, tick)
     return result
+
+
+def fewest_deviations(scenario: Scenario, deadline: float | None, result: _ChunkResult,
+                      tick: Callable[[], None] | None) -> tuple[Scenario, Verdict]:  # fmt: skip
+    """The shrunk counterexample with its seeded schedule turned into the fewest, smallest departures
+    from FIFO that still fail (FIFO itself, if it fails too): explicit deviations, replayed byte for byte."""
+    verdicts: dict[str, Verdict] = {}
+
+    def run(schedule: Schedule) -> Trace:
+        trace = simulate(replace(scenario, schedule=schedule))
+        result.run += 1
+        if tick is not None:
+            tick()
+        return trace
+
+    def failed(trace: Trace) -> bool:
+        if deadline is not None and time.time() > deadline:
+            result.out_of_budget = True  # no smaller schedule is taken after the budget: what is found stands
+            return False
+        verdicts[trace.digest()] = verdict = judge(trace)
+        return counts(verdict)
+
+    fifo = run(Schedule())
+    if failed(fifo):
+        return replace(scenario, schedule=Schedule()), verdicts[fifo.digest()]
+    seeded = run(scenario.schedule)
+    picks = seeded.meta["schedule"]["picks"]
+    small = shrink(run, failed, Found(Schedule.replaying(picks), seeded, 0))
+    verdict = verdicts.get(small.trace.digest()) or judge(small.trace)
+    return replace(scenario, schedule=small.schedule), verdict
 
 
 def _judge(scenario: Scenario, deadline: float | None, result: _ChunkResult,
@@ -148,17 +192,18 @@ def _judge(scenario: Scenario, deadline: float | None, result: _ChunkResult,
 
 
 def explore(bot: Bot, platform: str, *, examples: int = 100, seed: int = 0, budget: float | None = None,
-            jobs: int = 1, faults: tuple[str, ...] = DEFAULT_FAULTS,
+            jobs: int = 1, faults: tuple[str, ...] = DEFAULT_FAULTS, schedules: str = "pct",
             progress: Callable[[Exploration], None] | None = None) -> Exploration:  # fmt: skip
-    """Search up to ``examples`` scenarios (and ``budget`` seconds) for one that fails a checker."""
-    scenarios(platform, bot, faults)  # bad arguments fail here, before any process starts
+    """Search up to ``examples`` scenarios (and ``budget`` seconds) for one that fails a checker, each
+    example's same-instant order drawn from ``schedules`` (``fifo``: asyncio's order only)."""
+    scenarios(platform, bot, faults, schedules=schedules)  # bad arguments fail here, before any process starts
     if examples < 1:
         raise ValueError(f"examples: expected at least 1, got {examples}")
     if jobs < 1:
         raise ValueError(f"jobs: expected at least 1, got {jobs}")
     started = time.time()
     deadline = None if budget is None else started + budget
-    report = Exploration(bot, platform, seed, examples, tuple(faults))
+    report = Exploration(bot, platform, seed, examples, tuple(faults), schedules)
     first_run = judge(simulate(plain_start(bot, platform, seed)))
     if first_run.status == ERROR:
         report.cannot_start, report.elapsed = first_run, time.time() - started
@@ -184,11 +229,11 @@ def explore(bot: Bot, platform: str, *, examples: int = 100, seed: int = 0, budg
             if deadline is not None and time.time() > deadline:
                 report.out_of_budget = True
                 break
-            absorb(run_chunk(bot, platform, tuple(faults), seed, index, size, deadline, tick))
+            absorb(run_chunk(bot, platform, tuple(faults), seed, index, size, deadline, tick, schedules))
             if results[index].scenario is not None:
                 break
     else:
-        _parallel(bot, platform, tuple(faults), seed, sizes, deadline, jobs, absorb, report, tick)
+        _parallel(bot, platform, tuple(faults), seed, sizes, deadline, jobs, absorb, report, tick, schedules)
     first = min((i for i, r in results.items() if r.scenario is not None), default=None)
     if first is not None:
         report.counterexample, report.verdict = results[first].scenario, results[first].verdict
@@ -199,7 +244,7 @@ def explore(bot: Bot, platform: str, *, examples: int = 100, seed: int = 0, budg
 
 def _parallel(bot: Bot, platform: str, faults: tuple[str, ...], seed: int, sizes: list[int],
               deadline: float | None, jobs: int, absorb: Callable[[_ChunkResult], None],
-              report: Exploration, tick: Callable[[], None]) -> None:  # fmt: skip
+              report: Exploration, tick: Callable[[], None], schedules: str = "fifo") -> None:  # fmt: skip
     """Chunks in worker processes; stop handing out chunks past the lowest failing one."""
     pending: dict[Future[_ChunkResult], int] = {}
     stop_at = len(sizes)
@@ -211,7 +256,8 @@ def _parallel(bot: Bot, platform: str, faults: tuple[str, ...], seed: int, sizes
                     report.out_of_budget = True
                     stop_at = min(stop_at, next_index)  # out of time: hand out nothing more
                     break
-                future = pool.submit(run_chunk, bot, platform, faults, seed, next_index, sizes[next_index], deadline)
+                future = pool.submit(run_chunk, bot, platform, faults, seed, next_index, sizes[next_index], deadline,
+                                     None, schedules)  # fmt: skip
                 pending[future] = next_index
                 next_index += 1
             if not pending:

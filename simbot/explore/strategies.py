@@ -5,7 +5,9 @@ multiples of 5 s, which platform knobs leave their defaults, the network and sto
 weather *levels*, and one integer seed. The simulation's seeded PRNG does the rest
 (every request's latency, every drop), so an example costs a few dozen choices and
 shrinks toward "one deploy at 10 s, defaults, seed 0". Nothing is drawn from inside
-a running simulation.
+a running simulation: not even the order of same-instant callbacks. With ``schedules``
+(random or pct) the example also draws which seeded schedule orders them (its seed and, for
+PCT, its depth); one example in four keeps FIFO, and FIFO is where a schedule shrinks to.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from hypothesis import strategies as st
 
 from ..platforms import PRESETS, Platform
 from ..scenario import Bot, Event, Scenario, Updates
+from ..sim.schedule import Schedule
 
 # What a start-up policy is expected to survive: the platform's own actions and the weather.
 DEFAULT_FAULTS = ("deploy", "restart", "crash", "pause", "telegram_outage", "latency", "drop", "store", "store_wipe")
@@ -29,6 +32,9 @@ EVENT_FAULTS = ("deploy", "restart", "crash", "pause", "telegram_outage", "stray
 FIRST_EVENT = 10.0  # every instance has had time to boot
 STEP = 5.0  # event times are multiples of this: shrunk scenarios read in round numbers
 UPDATE_EVERY = 10.0
+SCHEDULES = ("fifo", "random", "pct")  # what ``--schedules`` draws from; pct is the default
+PCT_DEPTHS = (1, 3)  # PCT's bug depth d, drawn: d - 1 priority change points (shrinks to 1: priorities only)
+CHOICES_PER_SECOND = 2  # measured: explore's scenarios meet ~1-3 choice points per virtual second
 SETTLE = 150.0  # after the rollout: time for liveness to settle and late updates to be judged
 # (lowest, highest) for knobs whose preset value is a documented default, not a constant.
 HOLD_BOUNDS = {"heroku_web_preboot": (180.0, 240.0)}  # docs/platforms.md §5: "~180-240 s"
@@ -56,8 +62,11 @@ def horizon_for(platform: Platform, events: tuple[Event, ...]) -> float:
 
 
 def scenarios(platform: str, bot: Bot, faults: tuple[str, ...] = DEFAULT_FAULTS, max_events: int = 4,
-              ) -> st.SearchStrategy[Scenario]:  # fmt: skip
-    """Scenarios of ``bot`` on the preset ``platform``, disturbed only by ``faults``."""
+              schedules: str = "fifo") -> st.SearchStrategy[Scenario]:  # fmt: skip
+    """Scenarios of ``bot`` on the preset ``platform``, disturbed only by ``faults``, their same-instant
+    callbacks ordered by FIFO or a seeded ``schedules`` strategy."""
+    if schedules not in SCHEDULES:
+        raise ValueError(f"schedules: expected one of {', '.join(SCHEDULES)}, got {schedules!r}")
     unknown = set(faults) - set(FAULTS)
     if unknown:
         raise ValueError(f"faults: unknown {', '.join(sorted(unknown))}; expected some of {', '.join(FAULTS)}")
@@ -75,7 +84,18 @@ def scenarios(platform: str, bot: Bot, faults: tuple[str, ...] = DEFAULT_FAULTS,
         _overrides(preset),
         st.lists(_event(kinds, preset), min_size=1, max_size=max_events),
         _weather(faults),
+        _schedule(schedules),
     )
+
+
+def _schedule(schedules: str) -> st.SearchStrategy[tuple[str, int, int]]:
+    """(strategy, seed, depth); FIFO draws nothing, so ``fifo`` searches exactly what it did before
+    schedules existed. Otherwise ``0`` of ``integers(0, 3)`` is FIFO: the value a schedule shrinks to."""
+    if schedules == "fifo":
+        return st.just(("fifo", 0, 1))
+    depth = st.integers(*PCT_DEPTHS) if schedules == "pct" else st.just(1)
+    return st.tuples(st.integers(0, 3), st.integers(0, 2**16), depth).map(
+        lambda d: ("fifo", 0, 1) if d[0] == 0 else (schedules, d[1], d[2]))
 
 
 def _overrides(p: Platform) -> st.SearchStrategy[dict[str, float]]:
@@ -115,7 +135,8 @@ def _weather(faults: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
 
 
 def _assemble(preset: Platform, bot: Bot, seed: int, overrides: dict[str, float],
-              raw: list[tuple[int, str, dict[str, Any]]], weather: dict[str, Any]) -> Scenario:  # fmt: skip
+              raw: list[tuple[int, str, dict[str, Any]]], weather: dict[str, Any],
+              schedule: tuple[str, int, int] = ("fifo", 0, 1)) -> Scenario:  # fmt: skip
     events, at = [], FIRST_EVENT
     for gap, kind, params in raw:
         at += gap * STEP
@@ -126,9 +147,10 @@ def _assemble(preset: Platform, bot: Bot, seed: int, overrides: dict[str, float]
     outage = weather["store_outage"]
     outages = ((FIRST_EVENT + outage[0] * STEP, FIRST_EVENT + outage[0] * STEP + outage[1] * STEP),) if outage else ()
     wipes = () if weather["store_wipe"] is None else (FIRST_EVENT + weather["store_wipe"] * STEP,)
+    horizon = max(horizon_for(platform, tuple(events)), max((*(w[1] for w in outages), *wipes), default=0.0) + SETTLE)
     return Scenario(
         seed=seed,
-        horizon=max(horizon_for(platform, tuple(events)), max((*(w[1] for w in outages), *wipes), default=0.0) + SETTLE),
+        horizon=horizon,
         platform=preset.name,
         platform_overrides=overrides,
         bot=bot,
@@ -139,4 +161,16 @@ def _assemble(preset: Platform, bot: Bot, seed: int, overrides: dict[str, float]
         store_wipes=wipes,
         events=(Event(0.0, "start"), *events),
         updates=Updates(every=UPDATE_EVERY, start=5.0),
+        schedule=_as_schedule(schedule, horizon),
     )
+
+
+def _as_schedule(drawn: tuple[str, int, int], horizon: float) -> Schedule:
+    """PCT spreads its change points over the run's choice points, estimated from the horizon (counting
+    them would cost a second run per example); a change point past the run's end never fires."""
+    strategy, seed, depth = drawn
+    if strategy == "fifo":
+        return Schedule()
+    if strategy == "random":
+        return Schedule("random", seed=seed)
+    return Schedule("pct", seed=seed, depth=depth, steps=max(1, int(CHOICES_PER_SECOND * horizon)))

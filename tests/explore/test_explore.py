@@ -130,8 +130,10 @@ def test_an_example_draws_a_few_dozen_choices_far_below_hypothesis_limits():
 
 def test_shrinking_brings_a_planted_bug_down_to_one_short_5xx_burst():
     # the bot quits (exit 0) on a 5xx; compose never restarts it. Hypothesis must land on 502.
+    # FIFO only: under pct this seed's first failure is another (a restart into a 429 burst) whose
+    # minimum has two events; the scenario shrink itself is what this test is about.
     found = explore(Bot(startup="tests.explore.quitter:quits_on_5xx"), "compose_recreate", examples=50, seed=0,
-                    faults=("restart", "telegram_outage"))  # fmt: skip
+                    faults=("restart", "telegram_outage"), schedules="fifo")  # fmt: skip
     s = found.counterexample
     assert s is not None and found.verdict is not None and found.verdict.outcome("liveness") == "fail"
     [outage] = s.events[1:]  # one 1 s burst of 502s (a 429 is retried by PTB, so not the bug)
