@@ -32,3 +32,12 @@ def test_a_local_cluster_gives_the_answer_of_one_process(tmp_path: Path, policy:
 def test_a_bad_cluster_value_exits_2_naming_the_option(value: str, capsys: pytest.CaptureFixture[str]):
     assert main(["explore", "--policy", "naive", "--platform", "render_worker", "--cluster", value]) == 2
     assert "--cluster" in capsys.readouterr().err
+
+
+def test_the_watchdog_stops_a_spinning_bot_on_a_dask_worker():
+    """A Dask task runs in a worker thread, where SIGALRM cannot reach: the chunk's child process can."""
+    from simbot.explore import executors
+    from tests.explore.spinner import ended_by
+
+    with executors.pool(1, "local:1") as pool:
+        assert pool.submit(ended_by).result(timeout=60) == "watchdog"
