@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
                          help="stop searching after N real seconds (default: 300)")
     explore.add_argument("--seed", type=int, default=0, help="search seed: the same seed and N give the same result")
     explore.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default: 1)")
+    explore.add_argument("--cluster", metavar="ADDRESS|local:N", help="run the chunks on Dask distributed: a scheduler "
+                         "address (tcp://host:8786) or local:N worker processes; needs simbot[cluster]")
     explore.add_argument("--out", default="counterexamples", metavar="DIR",
                          help="where the counterexample's scenario file goes (default: counterexamples/)")
     explore.add_argument("--faults", metavar="A,B", help=_fault_help())
@@ -81,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return command(args.policy, args.platform, examples=args.examples, seed=args.seed, budget=args.budget_seconds,
                        jobs=args.jobs, out=args.out, faults=args.faults, target=args.bot, env=args.env,
-                       schedules=args.schedules)  # fmt: skip
+                       schedules=args.schedules, cluster=args.cluster)  # fmt: skip
     if args.command == "replay" and args.schedules_upto is not None:
         from .explore.systematic import command as every_schedule
 

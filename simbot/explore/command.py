@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..report import timeline
 from ..scenario import Bot, save, simulate
+from .executors import ChunkLost
 from .search import Exploration, explore, plain_start
 from .strategies import DEFAULT_FAULTS, FAULTS
 
@@ -30,7 +31,7 @@ def bot_from(name: str) -> Bot:
 
 def command(policy: str | None, platform: str, *, examples: int, seed: int, budget: float | None, jobs: int,
             out: str, faults: str | None, target: str | None = None, env: Sequence[str] = (),
-            schedules: str = "pct") -> int:  # fmt: skip
+            schedules: str = "pct", cluster: str | None = None) -> int:  # fmt: skip
     """Exit 1 when a counterexample was found (and written), 0 when none, 2 for bad arguments,
     3 when the bot cannot start at all (an ERROR on a plain start: nothing to search).
 
@@ -47,10 +48,13 @@ def command(policy: str | None, platform: str, *, examples: int, seed: int, budg
     chosen = DEFAULT_FAULTS if faults is None else tuple(f.strip() for f in faults.split(",") if f.strip())
     try:
         report = explore(bot, platform, examples=examples, seed=seed, budget=budget, jobs=jobs, faults=chosen,
-                         schedules=schedules, progress=_progress)  # fmt: skip
+                         schedules=schedules, progress=_progress, cluster=cluster)  # fmt: skip
     except ValueError as exc:
         parameter, _, problem = str(exc).partition(": ")
         return _bad(f"--{parameter}", problem or str(exc))
+    except ChunkLost as exc:
+        print(f"simbot explore: {exc}; nothing of this search can be trusted", file=sys.stderr)
+        return 124
     print(file=sys.stderr)
     again = command_line(policy, platform, examples, seed, faults, target=target, env=env, schedules=schedules)
     if report.cannot_start is not None:

@@ -18,9 +18,8 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
 
 from hypothesis import HealthCheck, Phase, event, given, settings, target
 from hypothesis import seed as hypothesis_seed
@@ -30,6 +29,7 @@ from ..platforms import PRESETS
 from ..scenario import Bot, Event, Scenario, Updates, simulate, to_toml
 from ..sim.schedule import Found, Schedule, shrink
 from ..sim.trace import Trace
+from . import executors
 from .strategies import DEFAULT_FAULTS, horizon_for, scenarios
 
 CHUNK = 25
@@ -193,7 +193,7 @@ def _judge(scenario: Scenario, deadline: float | None, result: _ChunkResult,
 
 def explore(bot: Bot, platform: str, *, examples: int = 100, seed: int = 0, budget: float | None = None,
             jobs: int = 1, faults: tuple[str, ...] = DEFAULT_FAULTS, schedules: str = "pct",
-            progress: Callable[[Exploration], None] | None = None) -> Exploration:  # fmt: skip
+            progress: Callable[[Exploration], None] | None = None, cluster: str | None = None) -> Exploration:  # fmt: skip
     """Search up to ``examples`` scenarios (and ``budget`` seconds) for one that fails a checker, each
     example's same-instant order drawn from ``schedules`` (``fifo``: asyncio's order only)."""
     scenarios(platform, bot, faults, schedules=schedules)  # bad arguments fail here, before any process starts
@@ -201,6 +201,7 @@ def explore(bot: Bot, platform: str, *, examples: int = 100, seed: int = 0, budg
         raise ValueError(f"examples: expected at least 1, got {examples}")
     if jobs < 1:
         raise ValueError(f"jobs: expected at least 1, got {jobs}")
+    executors.check(cluster)
     started = time.time()
     deadline = None if budget is None else started + budget
     report = Exploration(bot, platform, seed, examples, tuple(faults), schedules)
@@ -224,7 +225,7 @@ def explore(bot: Bot, platform: str, *, examples: int = 100, seed: int = 0, budg
         for name, n in r.reached.items():
             report.reached[name] = report.reached.get(name, 0) + n
 
-    if jobs == 1:
+    if jobs == 1 and cluster is None:
         for index, size in enumerate(sizes):
             if deadline is not None and time.time() > deadline:
                 report.out_of_budget = True
@@ -233,23 +234,30 @@ def explore(bot: Bot, platform: str, *, examples: int = 100, seed: int = 0, budg
             if results[index].scenario is not None:
                 break
     else:
-        _parallel(bot, platform, tuple(faults), seed, sizes, deadline, jobs, absorb, report, tick, schedules)
+        _parallel(bot, platform, tuple(faults), seed, sizes, deadline, jobs, absorb, report, tick, schedules, cluster)
     first = min((i for i, r in results.items() if r.scenario is not None), default=None)
     if first is not None:
         report.counterexample, report.verdict = results[first].scenario, results[first].verdict
         report.found_in_chunk = first
+        kept = [r for i, r in results.items() if i <= first]  # chunks past it ran only because others ran in parallel
+        report.run, report.chunks_done = sum(r.run for r in kept), len(kept)
+        report.reached = {}
+        for r in kept:
+            for name, n in r.reached.items():
+                report.reached[name] = report.reached.get(name, 0) + n
     report.elapsed = time.time() - started
     return report
 
 
 def _parallel(bot: Bot, platform: str, faults: tuple[str, ...], seed: int, sizes: list[int],
               deadline: float | None, jobs: int, absorb: Callable[[_ChunkResult], None],
-              report: Exploration, tick: Callable[[], None], schedules: str = "fifo") -> None:  # fmt: skip
+              report: Exploration, tick: Callable[[], None], schedules: str = "fifo", cluster: str | None = None) -> None:  # fmt: skip
     """Chunks in worker processes; stop handing out chunks past the lowest failing one."""
     pending: dict[Future[_ChunkResult], int] = {}
     stop_at = len(sizes)
     next_index = 0
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+    with executors.pool(jobs, cluster) as pool:
+        jobs = pool.width
         while pending or next_index < min(len(sizes), stop_at):
             while len(pending) < jobs and next_index < min(len(sizes), stop_at):
                 if deadline is not None and time.time() > deadline:
