@@ -253,3 +253,24 @@ def test_an_update_pushed_within_a_minute_of_a_held_restart_is_queued_not_lost()
     verdict = judge(b.trace(300))
     assert [v.what for v in verdict.checks["lost_updates"].violations] == ["update 1 never reached a live instance"]
     assert verdict.metrics["updates"]["queued_while_restart_held"] == 1
+
+
+def test_a_duplicate_after_a_refused_confirm_is_counted_apart_even_if_confirmed_later():
+    b = Builder().spawn(0, "a").spawn(0, "b").event(1, "push", None, update_id=1)
+    b.poll(5, "a", until=6, update_ids=(1,))
+    b.poll(6, "a", until=6, status=429, offset=2)  # Telegram refused the confirm
+    b.poll(10, "b", until=11, update_ids=(1,))
+    b.poll(20, "a", until=21, offset=2)  # confirmed only after b got it again
+    verdict = judge(b.trace(300))
+    assert verdict.checks["duplicates"].passed
+    assert verdict.metrics["updates"]["duplicates_after_refused_confirm"] == 1
+
+
+def test_a_poll_whose_client_gave_up_or_whose_owner_died_is_not_polling():
+    for gone in ({"abandoned_at": 50.0}, {}):
+        b = Builder().spawn(0, "a")
+        b.poll(0, "a", until=None, **gone)  # the server still holds it to the end
+        if not gone:
+            b.exit(50, "a", code=137)
+        check = judge(b.trace(300)).checks["liveness"]
+        assert check.passed is False and check.note == "zero pollers", gone
