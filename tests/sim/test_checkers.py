@@ -274,3 +274,12 @@ def test_a_poll_whose_client_gave_up_or_whose_owner_died_is_not_polling():
             b.exit(50, "a", code=137)
         check = judge(b.trace(300)).checks["liveness"]
         assert check.passed is False and check.note == "zero pollers", gone
+
+
+def test_liveness_is_judged_from_the_end_of_an_outage_or_a_scheduled_restart():
+    for kind, length in (("outage", {"seconds": 100.0}), ("restart_scheduled", {"delay": 100.0})):
+        b = Builder().spawn(0, "a").event(50, kind, "a" if kind != "outage" else None, **length)
+        b.poll(0, "a", until=100)
+        b.poll(180, "a", until=300)  # an 80 s gap, all of it before 50 + 100 + 60 s
+        check = judge(b.trace(300)).checks["liveness"]
+        assert check.passed and "settled at 210 s" in check.note, kind
