@@ -283,3 +283,11 @@ def test_liveness_is_judged_from_the_end_of_an_outage_or_a_scheduled_restart():
         b.poll(180, "a", until=300)  # an 80 s gap, all of it before 50 + 100 + 60 s
         check = judge(b.trace(300)).checks["liveness"]
         assert check.passed and "settled at 210 s" in check.note, kind
+
+
+def test_an_answer_that_ended_its_process_at_that_instant_was_received():
+    b = Builder().spawn(0, "a").spawn(0, "b").event(1, "push", None, update_id=1)
+    b.poll(0, "a", until=50, update_ids=(1,))
+    b.exit(50, "a", code=1)  # the bot os._exit()s on what it got, by its own hand
+    b.poll(50, "b", until=300, offset=2)
+    assert judge(b.trace(300)).checks["lost_updates"].passed
