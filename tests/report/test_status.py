@@ -278,3 +278,21 @@ def test_a_refused_escape_turns_a_pass_into_inconclusive_but_a_modelled_one_does
     for modelled in ("blocking time.sleep(2)", "os._exit(0)"):
         assert run(modelled).status == PASS, modelled
         assert run(modelled).findings[0].line().endswith("  [modelled: carried out as asked]")
+
+
+def test_a_duplicate_seen_before_the_cut_is_still_a_fail():
+    b = Builder().spawn(0, "a").spawn(0, "b").event(1, "push", None, update_id=1)
+    b.poll(5, "a", until=6, update_ids=(1,))
+    b.poll(6, "a", until=7, offset=2)  # a confirmed 1 ...
+    b.poll(10, "b", until=11, update_ids=(1,))  # ... and b got it again
+    v = judge(with_meta(b.trace(300), ended_by="step limit: more than 10000 loop steps"))
+    assert v.status == FAIL and v.outcome("duplicates") == "fail"
+
+
+def test_a_bot_that_only_called_other_methods_never_polled_and_is_an_error():
+    b = Builder().spawn(0, "a")
+    b.records.append({"t": 1, "kind": "request", "id": 99, "instance": "a", "method": "getMe", "params": {},
+                      "status": 200, "description": None, "answered_at": 1, "abandoned_at": None,
+                      "long_poll": False, "kicked_by": None, "kicked": None, "update_ids": []})  # fmt: skip
+    v = judge(with_meta(b.trace(300), ended_by="horizon"))
+    assert v.status == ERROR and "no instance ever sent a getUpdates" in v.reason
