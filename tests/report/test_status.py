@@ -296,3 +296,11 @@ def test_a_bot_that_only_called_other_methods_never_polled_and_is_an_error():
                       "long_poll": False, "kicked_by": None, "kicked": None, "update_ids": []})  # fmt: skip
     v = judge(with_meta(b.trace(300), ended_by="horizon"))
     assert v.status == ERROR and "no instance ever sent a getUpdates" in v.reason
+
+
+def test_an_unasked_exit_1_is_a_crash_and_a_restart_still_booting_does_not_hide_a_crash_loop():
+    b = Builder().spawn(0, "a.1").spawn(100, "a.2")
+    b.poll(0, "a.1", until=50)
+    b.exit(50, "a.1", code=1)  # sys.exit(1), no traceback
+    v = judge(with_meta(b.trace(300), ended_by="horizon"))  # a.2 still booting at the end
+    assert [c.type for c in v.crashes] == ["exit code 1"] and v.status == ERROR
