@@ -304,3 +304,10 @@ def test_an_unasked_exit_1_is_a_crash_and_a_restart_still_booting_does_not_hide_
     b.exit(50, "a.1", code=1)  # sys.exit(1), no traceback
     v = judge(with_meta(b.trace(300), ended_by="horizon"))  # a.2 still booting at the end
     assert [c.type for c in v.crashes] == ["exit code 1"] and v.status == ERROR
+
+
+def test_a_complete_run_with_an_undecided_check_is_inconclusive_never_pass():
+    b = Builder().spawn(0, "a").event(100, "deploy")
+    b.poll(0, "a", until=150)
+    v = judge(with_meta(b.trace(150), ended_by="horizon"))  # too short for liveness to settle
+    assert v.status == INCONCLUSIVE and not v.passed and "liveness inconclusive" in v.reason
