@@ -278,3 +278,36 @@ def test_a_refused_escape_turns_a_pass_into_inconclusive_but_a_modelled_one_does
     for modelled in ("blocking time.sleep(2)", "os._exit(0)"):
         assert run(modelled).status == PASS, modelled
         assert run(modelled).findings[0].line().endswith("  [modelled: carried out as asked]")
+
+
+def test_a_duplicate_seen_before_the_cut_is_still_a_fail():
+    b = Builder().spawn(0, "a").spawn(0, "b").event(1, "push", None, update_id=1)
+    b.poll(5, "a", until=6, update_ids=(1,))
+    b.poll(6, "a", until=7, offset=2)  # a confirmed 1 ...
+    b.poll(10, "b", until=11, update_ids=(1,))  # ... and b got it again
+    v = judge(with_meta(b.trace(300), ended_by="step limit: more than 10000 loop steps"))
+    assert v.status == FAIL and v.outcome("duplicates") == "fail"
+
+
+def test_a_bot_that_only_called_other_methods_never_polled_and_is_an_error():
+    b = Builder().spawn(0, "a")
+    b.records.append({"t": 1, "kind": "request", "id": 99, "instance": "a", "method": "getMe", "params": {},
+                      "status": 200, "description": None, "answered_at": 1, "abandoned_at": None,
+                      "long_poll": False, "kicked_by": None, "kicked": None, "update_ids": []})  # fmt: skip
+    v = judge(with_meta(b.trace(300), ended_by="horizon"))
+    assert v.status == ERROR and "no instance ever sent a getUpdates" in v.reason
+
+
+def test_an_unasked_exit_1_is_a_crash_and_a_restart_still_booting_does_not_hide_a_crash_loop():
+    b = Builder().spawn(0, "a.1").spawn(100, "a.2")
+    b.poll(0, "a.1", until=50)
+    b.exit(50, "a.1", code=1)  # sys.exit(1), no traceback
+    v = judge(with_meta(b.trace(300), ended_by="horizon"))  # a.2 still booting at the end
+    assert [c.type for c in v.crashes] == ["exit code 1"] and v.status == ERROR
+
+
+def test_a_complete_run_with_an_undecided_check_is_inconclusive_never_pass():
+    b = Builder().spawn(0, "a").event(100, "deploy")
+    b.poll(0, "a", until=150)
+    v = judge(with_meta(b.trace(150), ended_by="horizon"))  # too short for liveness to settle
+    assert v.status == INCONCLUSIVE and not v.passed and "liveness inconclusive" in v.reason

@@ -172,3 +172,122 @@ def test_the_platform_lane_never_hides_a_deploy_behind_an_exit_in_the_same_colum
     b.exit(40.2, "new")
     platform = timeline(b.trace(90), width=45).splitlines()[1]  # 2 s per column
     assert platform[10 + 10] == "D" and platform[10 + 20] == "S"
+
+
+def test_a_poll_kicked_by_its_own_instance_is_not_a_violation():
+    b = Builder().spawn(0, "a")
+    first = b.poll(0, "a", until=10, status=409)
+    second = b.poll(10, "a", until=300)
+    b.link(first, second)
+    assert judge(b.trace(300)).checks["single_poller"].passed
+
+
+def test_a_kick_that_arrives_after_its_sender_died_or_when_the_victim_gave_up_is_not_a_violation():
+    b = Builder().spawn(0, "old").spawn(5, "ghost").spawn(0, "quitter").spawn(50, "new")
+    victim = b.poll(0, "old", until=21, status=409)
+    late = b.poll(21, "ghost", until=21, status=200)  # in flight when its sender died at 20
+    b.exit(20, "ghost", code=137)
+    b.link(victim, late)
+    gave_up = b.poll(30, "quitter", until=60, status=409, abandoned_at=60)  # gave up at the very kick
+    kicker = b.poll(60, "new", until=300)
+    b.link(gave_up, kicker)
+    assert judge(b.trace(300)).checks["single_poller"].passed, judge(b.trace(300)).describe()
+
+
+def test_a_fetch_its_client_never_received_or_sent_after_death_is_not_a_second_poller():
+    b = Builder().spawn(0, "live").spawn(5, "prober").spawn(5, "dead")
+    b.poll(0, "live", until=300)
+    b.poll(10, "prober", until=12, long_poll=False, update_ids=(7,), abandoned_at=11)  # it gave up before
+    b.exit(14, "dead", code=137)
+    b.poll(15, "dead", until=15, long_poll=False, update_ids=(8,))  # arrived after its sender died
+    assert judge(b.trace(300)).checks["single_poller"].passed
+
+
+def test_liveness_fails_when_polling_stops_just_longer_than_the_bound():
+    b = Builder().spawn(0, "a")
+    b.poll(0, "a", until=100)
+    b.poll(160.5, "a", until=300)
+    check = judge(b.trace(300)).checks["liveness"]
+    assert check.passed is False and "polling stops for 60.5" in check.violations[0].what
+
+
+def test_liveness_fails_when_the_only_poll_ends_exactly_where_judging_starts():
+    b = Builder().spawn(0, "a").event(10, "deploy")
+    b.poll(0, "a", until=70)  # settle = 10 + 60: nobody polls from there on
+    check = judge(b.trace(100)).checks["liveness"]
+    assert check.passed is False and check.note == "zero pollers"
+
+
+def test_liveness_is_inconclusive_when_the_run_ends_exactly_where_judging_would_start():
+    b = Builder().spawn(0, "a").event(40, "deploy")
+    b.poll(0, "a", until=100)
+    assert judge(b.trace(100)).checks["liveness"].passed is None
+
+
+def test_liveness_fails_when_polling_stops_before_the_end_of_the_run():
+    b = Builder().spawn(0, "a")
+    b.poll(0, "a", until=100)
+    check = judge(b.trace(300)).checks["liveness"]
+    assert check.passed is False and "polling stops for 200" in check.violations[0].what
+
+
+def test_an_instance_the_platform_stops_for_good_without_a_crash_leaves_nobody_polling():
+    b = Builder().spawn(0, "a").event(1, "push", None, update_id=1)
+    b.poll(0, "a", until=50)
+    b.event(50, "stop", "a").exit(50, "a", code=0).event(50, "stays_down", "a")
+    verdict = judge(b.trace(300))
+    assert verdict.checks["liveness"].passed is False and verdict.checks["lost_updates"].passed is False
+
+
+def test_an_update_a_live_bot_had_just_over_a_minute_to_get_is_lost():
+    b = Builder().spawn(0, "a").event(230, "push", None, update_id=5)
+    b.poll(0, "a", until=300)
+    check = judge(b.trace(300)).checks["lost_updates"]
+    assert check.passed is False and check.violations[0].what == "update 5 never reached a live instance"
+
+
+def test_an_update_pushed_within_a_minute_of_a_held_restart_is_queued_not_lost():
+    b = Builder().spawn(0, "a").event(20, "push", None, update_id=1).event(90, "push", None, update_id=2)
+    b.poll(0, "a", until=100)
+    b.exit(100, "a", code=1).event(100, "restart_scheduled", "a", delay=500.0)
+    verdict = judge(b.trace(300))
+    assert [v.what for v in verdict.checks["lost_updates"].violations] == ["update 1 never reached a live instance"]
+    assert verdict.metrics["updates"]["queued_while_restart_held"] == 1
+
+
+def test_a_duplicate_after_a_refused_confirm_is_counted_apart_even_if_confirmed_later():
+    b = Builder().spawn(0, "a").spawn(0, "b").event(1, "push", None, update_id=1)
+    b.poll(5, "a", until=6, update_ids=(1,))
+    b.poll(6, "a", until=6, status=429, offset=2)  # Telegram refused the confirm
+    b.poll(10, "b", until=11, update_ids=(1,))
+    b.poll(20, "a", until=21, offset=2)  # confirmed only after b got it again
+    verdict = judge(b.trace(300))
+    assert verdict.checks["duplicates"].passed
+    assert verdict.metrics["updates"]["duplicates_after_refused_confirm"] == 1
+
+
+def test_a_poll_whose_client_gave_up_or_whose_owner_died_is_not_polling():
+    for gone in ({"abandoned_at": 50.0}, {}):
+        b = Builder().spawn(0, "a")
+        b.poll(0, "a", until=None, **gone)  # the server still holds it to the end
+        if not gone:
+            b.exit(50, "a", code=137)
+        check = judge(b.trace(300)).checks["liveness"]
+        assert check.passed is False and check.note == "zero pollers", gone
+
+
+def test_liveness_is_judged_from_the_end_of_an_outage_or_a_scheduled_restart():
+    for kind, length in (("outage", {"seconds": 100.0}), ("restart_scheduled", {"delay": 100.0})):
+        b = Builder().spawn(0, "a").event(50, kind, "a" if kind != "outage" else None, **length)
+        b.poll(0, "a", until=100)
+        b.poll(180, "a", until=300)  # an 80 s gap, all of it before 50 + 100 + 60 s
+        check = judge(b.trace(300)).checks["liveness"]
+        assert check.passed and "settled at 210 s" in check.note, kind
+
+
+def test_an_answer_that_ended_its_process_at_that_instant_was_received():
+    b = Builder().spawn(0, "a").spawn(0, "b").event(1, "push", None, update_id=1)
+    b.poll(0, "a", until=50, update_ids=(1,))
+    b.exit(50, "a", code=1)  # the bot os._exit()s on what it got, by its own hand
+    b.poll(50, "b", until=300, offset=2)
+    assert judge(b.trace(300)).checks["lost_updates"].passed

@@ -182,3 +182,25 @@ def test_threads_and_real_sockets_are_findings():
         ("sneaky", "thread pool call 'print'"), ("sneaky", "connection to example.com:443"),
     ]  # fmt: skip
     assert all("test_process.py" in f.where for f in loop.findings)
+
+
+def test_callbacks_held_by_a_pause_run_after_it_in_the_order_they_became_ready():
+    seen: list[tuple[str, float]] = []
+
+    async def two(info):  # type: ignore[no-untyped-def]
+        async def after(delay: float, name: str) -> None:
+            await asyncio.sleep(delay)
+            seen.append((name, asyncio.get_running_loop().time()))
+
+        await asyncio.gather(after(4, "second"), after(3, "first"), after(5, "third"))
+
+    async def body(loop, exits):  # type: ignore[no-untyped-def]
+        instance = spawn(loop, "t", two, exits)
+        await asyncio.sleep(2.5)
+        instance.signal(signal.SIGSTOP)
+        await asyncio.sleep(10)
+        instance.signal(signal.SIGCONT)
+        await asyncio.sleep(10)
+
+    simulate(body)
+    assert seen == [("first", 12.5), ("second", 12.5), ("third", 12.5)]
