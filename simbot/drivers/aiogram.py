@@ -14,6 +14,11 @@ from aiogram import Bot, Dispatcher
 from ..sim.process import InstanceContext
 
 
+def build(info: InstanceContext) -> tuple[Dispatcher, Bot]:
+    """A default Dispatcher and Bot, nothing added: the harness sees handled updates in aiogram itself."""
+    return Dispatcher(), Bot(info.env["TELEGRAM_BOT_TOKEN"])
+
+
 async def naive(info: InstanceContext) -> None:
     """The default aiogram bot: ``start_polling`` with every framework default."""
     bot = Bot(info.env["TELEGRAM_BOT_TOKEN"])

@@ -1,4 +1,5 @@
-"""Entry points running a start-up (ours or yours) on a default python-telegram-bot Application.
+"""Entry points running a start-up (ours or yours) on a default python-telegram-bot Application
+(or, for ``aiogram-lease``, a default aiogram Dispatcher and Bot).
 
 Importable without python-telegram-bot: a scenario module names these whatever framework is
 installed; python-telegram-bot is imported when an instance builds its Application, and a
@@ -18,6 +19,9 @@ def _build(info: InstanceContext) -> Any:
     return build(info)
 
 
+AIOGRAM = ("aiogram-lease",)  # policies that run an aiogram Dispatcher and Bot instead of a PTB Application
+
+
 def with_policy(name: str, **params: Any):  # type: ignore[no-untyped-def]
     """An entry point running a ``simbot.startup`` policy, fitted to its instance.
 
@@ -25,16 +29,21 @@ def with_policy(name: str, **params: Any):  # type: ignore[no-untyped-def]
     simulation's shared store (a ``MemoryStore`` unless the scenario put another
     there) and the instance's name as its owner.
     """
-    from ..startup import MemoryStore, policy
+    from ..startup import LEASES, MemoryStore, policy
 
     async def entry(info: InstanceContext) -> None:
         fitted = dict(params)
         if name == "delay-probe-backoff":
             fitted.setdefault("lock_dir", str(info.root))
-        if name == "lease":
+        if name in LEASES:
             fitted.setdefault("store", info.extra["shared"].setdefault("lease_store", MemoryStore()))
             fitted.setdefault("owner", info.name)
-        await policy(name, **fitted)(_build(info))
+        if name in AIOGRAM:
+            from .aiogram import build
+
+            await policy(name, **fitted)(*build(info))
+        else:
+            await policy(name, **fitted)(_build(info))
 
     entry.__qualname__ = f"with_policy({name!r})"
     return entry

@@ -207,7 +207,7 @@ def _bot(r: _Reader, data: dict[str, Any]) -> Bot:
 
 
 def _policy(r: _Reader, policy: Any, params: dict[str, Any]) -> None:
-    from ..startup import POLICIES, MemoryStore
+    from ..startup import LEASES, POLICIES, MemoryStore
     from ..startup import policy as make
 
     if not isinstance(policy, str) or policy not in POLICIES:
@@ -216,7 +216,7 @@ def _policy(r: _Reader, policy: Any, params: dict[str, Any]) -> None:
         if name in params:
             raise r.fail(f"bot.params.{name}", "no value: the simulation gives each instance its own "
                                                "(a host-local lock directory, the shared lease store, its name)")  # fmt: skip
-    trial = {"store": MemoryStore(), **params} if policy == "lease" else params
+    trial = {"store": MemoryStore(), **params} if policy in LEASES else params
     try:
         make(policy, **trial)
     except ParamError as exc:

@@ -85,11 +85,16 @@ def build(s: Scenario) -> Simulation:
 
 def stray_entry(bot: Bot, entry: str | None, token: str) -> tuple[EntryPoint | str, dict[str, str] | None]:
     """What a stray runs: its ``entry``; else a copy of the user's own bot (script, module or main, with
-    its env: someone started the same bot by hand); else, for simbot's own policies, PTB's defaults."""
+    its env: someone started the same bot by hand); else, for simbot's own policies, their framework's
+    defaults."""
     if entry is not None:
         return entry, None
     if bot.script is not None or bot.module is not None or bot.main is not None:
         return entry_point(bot), token_env(token, bot.env)
+    from ..drivers.policies import AIOGRAM
+
+    if bot.policy in AIOGRAM:
+        return "simbot.drivers.aiogram:naive", None  # the framework that is installed
     return "simbot.drivers.ptb:naive", None
 
 

@@ -1,15 +1,18 @@
 """Start-up logic under test: the incident's fix, common practice, and a safe lease.
 
 A start-up is ``async (app) -> None`` for a python-telegram-bot 22 Application;
-use one in production with ``asyncio.run(simbot.startup.run(app, policy))``.
+use one in production with ``asyncio.run(simbot.startup.run(app, policy))``. The lease
+also exists for aiogram 3 (``aiogram-lease``, ``simbot.startup.aiogram.AiogramLease``):
+``asyncio.run(simbot.startup.aiogram.run(dp, bot, policy))``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .aiogram import AiogramLease
 from .base import Startup, run
-from .errors import FrameworkMissing, require_ptb
+from .errors import FrameworkMissing, require_aiogram, require_ptb
 from .incident import DelayProbeBackoff
 from .lease import LeasePolicy
 from .lock import HostLock
@@ -22,7 +25,10 @@ POLICIES: dict[str, type] = {
     "exit-on-conflict": ExitOnConflict,
     "delay-probe-backoff": DelayProbeBackoff,
     "lease": LeasePolicy,
+    "aiogram-lease": AiogramLease,
 }
+LEASES = ("lease", "aiogram-lease")  # policies that take the shared lease store and an owner
+FRAMEWORKS = {"aiogram-lease": require_aiogram}  # the framework a policy runs (python-telegram-bot if not listed)
 
 
 def policy(name: str, **params: Any) -> Startup:
@@ -31,7 +37,7 @@ def policy(name: str, **params: Any) -> Startup:
         cls = POLICIES[name]
     except KeyError:
         raise ValueError(f"unknown start-up policy {name!r}; expected one of: {', '.join(POLICIES)}") from None
-    require_ptb(f"start-up policy {name!r}")
+    FRAMEWORKS.get(name, require_ptb)(f"start-up policy {name!r}")
     check_policy(name, cls, params)  # a ParamError (a ValueError) naming the parameter and its type or range
     try:
         return cls(**params)  # type: ignore[no-any-return]
@@ -40,6 +46,6 @@ def policy(name: str, **params: Any) -> Startup:
 
 
 __all__ = [
-    "POLICIES", "DelayProbeBackoff", "ExitOnConflict", "FrameworkMissing", "FileStore", "HostLock", "LeasePolicy", "LeaseStore",
+    "LEASES", "POLICIES", "AiogramLease", "DelayProbeBackoff", "ExitOnConflict", "FrameworkMissing", "FileStore", "HostLock", "LeasePolicy", "LeaseStore",
     "MemoryStore", "Naive", "ParamError", "Startup", "StoreUnavailable", "policy", "run",
 ]

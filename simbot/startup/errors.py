@@ -39,4 +39,14 @@ def require_ptb(what: str) -> None:
                                "installed (pip install 'python-telegram-bot>=22')") from None
 
 
-__all__ = ["Conflict", "FrameworkMissing", "NetworkError", "RetryAfter", "TelegramError", "require_ptb"]
+def require_aiogram(what: str) -> None:
+    """Raise ``FrameworkMissing`` unless aiogram 3 can be imported."""
+    try:
+        import aiogram  # noqa: F401
+    except ModuleNotFoundError:
+        raise FrameworkMissing(f"{what} runs an aiogram Dispatcher, and aiogram is not installed "
+                               "(pip install 'aiogram>=3')") from None
+
+
+__all__ = ["Conflict", "FrameworkMissing", "NetworkError", "RetryAfter", "TelegramError", "require_aiogram",
+           "require_ptb"]

@@ -45,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import warnings
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -68,7 +69,11 @@ class _Holding:
 
 
 @dataclass(frozen=True)
-class LeasePolicy:
+class Lease:
+    """The lease, whatever framework polls under it: its parameters, acquire, renew, and the stop-time
+    confirm of the last batch. ``LeasePolicy`` polls a PTB Application under it, ``aiogram.AiogramLease``
+    an aiogram Dispatcher."""
+
     store: LeaseStore
     owner: str = field(default_factory=lambda: secrets.token_hex(8))
     key: str = "telegram-poller"
@@ -86,21 +91,6 @@ class LeasePolicy:
                 f"({self.renew_every} + {self.store_timeout} + {MIN_POLL_TIMEOUT} + {self.margin} s), "
                 "or polling would stop between renewals"
             )
-
-    async def __call__(self, app: Application) -> None:  # type: ignore[type-arg]
-        stop = stop_event()
-        if not await _initialize(app, stop):
-            return
-        await app.start()
-        offset: int | None = None  # kept across holds: a re-acquired lease must not refetch what we handled
-        try:
-            while not stop.is_set():
-                holding = await self._acquire(stop)
-                if holding is None:
-                    break
-                offset = await self._hold(app, holding, stop, offset)
-        finally:
-            await shut_down(app)
 
     # -- the lease -------------------------------------------------------------
 
@@ -142,6 +132,45 @@ class LeasePolicy:
                 log.warning("%s lost the lease: someone else holds it", self.owner)
                 holding.lost = True
             holding.changed.set()
+
+    async def _confirm_before_leaving(self, confirm: Callable[[int], Awaitable[float]], holding: _Holding,
+                                      offset: int | None, seen: _Seen) -> None:  # fmt: skip
+        """Confirm the last batch while still holding the lease (renewals go on), so the next
+        holder does not get it again; give up only when the lease ends (or SIGKILL comes)."""
+        loop = asyncio.get_running_loop()
+        while offset is not None and offset != seen.acked and not holding.lost:
+            now = loop.time()
+            room = holding.valid_until - self.margin - now
+            if room <= 0:
+                log.warning("could not confirm the last batch before the lease ended: it will be delivered again")
+                return
+            if now < holding.quiet_until:  # a getUpdates now could kick a holder from before a data loss
+                await asyncio.sleep(min(room, holding.quiet_until - now))
+                continue
+            if not seen.bump_free(offset, now, room, self.margin):
+                await asyncio.sleep(min(room, seen.at + MIN_POLL_TIMEOUT + self.margin - now))
+                continue
+            await asyncio.sleep(min(room, await confirm(offset)))
+
+
+@dataclass(frozen=True)
+class LeasePolicy(Lease):
+    """The lease for a python-telegram-bot 22 ``Application``: it polls itself, and PTB handles."""
+
+    async def __call__(self, app: Application) -> None:  # type: ignore[type-arg]
+        stop = stop_event()
+        if not await _initialize(app, stop):
+            return
+        await app.start()
+        offset: int | None = None  # kept across holds: a re-acquired lease must not refetch what we handled
+        try:
+            while not stop.is_set():
+                holding = await self._acquire(stop)
+                if holding is None:
+                    break
+                offset = await self._hold(app, holding, stop, offset)
+        finally:
+            await shut_down(app)
 
     # -- polling while holding it ------------------------------------------------
 
@@ -199,31 +228,12 @@ class LeasePolicy:
                     await app.update_queue.put(update)
                     offset = update.update_id + 1
         finally:
-            await self._confirm_before_leaving(app, holding, offset, seen)
+            await self._confirm_before_leaving(lambda o: self._confirm(app, o, seen), holding, offset, seen)
             renewer.cancel()
             if holding.quiet_until <= loop.time() < holding.valid_until - self.margin and not holding.lost:
                 await self._store(self.store.release(self.key, self.owner))  # "ended": trusted by the next holder
                 log.info("%s released the lease", self.owner)
         return offset
-
-    async def _confirm_before_leaving(self, app: Application, holding: _Holding,  # type: ignore[type-arg]
-                                      offset: int | None, seen: _Seen) -> None:  # fmt: skip
-        """Confirm the last batch while still holding the lease (renewals go on), so the next
-        holder does not get it again; give up only when the lease ends (or SIGKILL comes)."""
-        loop = asyncio.get_running_loop()
-        while offset is not None and offset != seen.acked and not holding.lost:
-            now = loop.time()
-            room = holding.valid_until - self.margin - now
-            if room <= 0:
-                log.warning("could not confirm the last batch before the lease ended: it will be delivered again")
-                return
-            if now < holding.quiet_until:  # a getUpdates now could kick a holder from before a data loss
-                await asyncio.sleep(min(room, holding.quiet_until - now))
-                continue
-            if not seen.bump_free(offset, now, room, self.margin):
-                await asyncio.sleep(min(room, seen.at + MIN_POLL_TIMEOUT + self.margin - now))
-                continue
-            await asyncio.sleep(min(room, await self._confirm(app, offset, seen)))
 
     @staticmethod
     async def _clear_webhook(app: Application) -> bool:  # type: ignore[type-arg]

@@ -73,6 +73,7 @@ POLICY_RANGES: dict[str, dict[str, Range]] = {
         "store_timeout": PERIOD,
     },
 }  # fmt: skip
+POLICY_RANGES["aiogram-lease"] = POLICY_RANGES["lease"]  # the same lease, polled by aiogram
 
 
 def typed(value: Any, hint: Any, key: str, bounds: Range | None = None) -> Any:
