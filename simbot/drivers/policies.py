@@ -31,6 +31,13 @@ def with_policy(name: str, **params: Any):  # type: ignore[no-untyped-def]
     """
     from ..startup import LEASES, MemoryStore, policy
 
+    build_aiogram = None
+    if name in AIOGRAM:  # imported now, before the run: a simulation sends aiogram's session to the fake
+        from ..startup.errors import require_aiogram  # once aiogram is imported (``Simulation.spawn``)
+
+        require_aiogram(f"start-up policy {name!r}")
+        from .aiogram import build as build_aiogram
+
     async def entry(info: InstanceContext) -> None:
         fitted = dict(params)
         if name == "delay-probe-backoff":
@@ -38,10 +45,8 @@ def with_policy(name: str, **params: Any):  # type: ignore[no-untyped-def]
         if name in LEASES:
             fitted.setdefault("store", info.extra["shared"].setdefault("lease_store", MemoryStore()))
             fitted.setdefault("owner", info.name)
-        if name in AIOGRAM:
-            from .aiogram import build
-
-            await policy(name, **fitted)(*build(info))
+        if build_aiogram is not None:
+            await policy(name, **fitted)(*build_aiogram(info))
         else:
             await policy(name, **fitted)(_build(info))
 
