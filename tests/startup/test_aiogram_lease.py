@@ -104,14 +104,31 @@ def test_a_store_outage_stops_polling_before_the_lease_could_expire():
 
 
 def test_no_poll_is_sent_with_a_timeout_below_3_s():
-    """Running out of lease, a poll would have 1 or 2 s left: the server's anti-spin rule could raise it."""
+    """Running out of lease (valid until 31 s, margin 2 s), polls of 6 s from 15 s leave 2 s at 27 s:
+    too little for a poll, as the server's anti-spin rule could raise its timeout behind our back."""
     sim = Simulation(seed=1, horizon=200)
     sim.shared["lease_store"] = MemoryStore(outages=[(20.0, 60.0)])
-    sim.at(0, lambda: sim.spawn("a", with_policy("aiogram-lease", poll_timeout=7)))
+    sim.at(0, lambda: sim.spawn("a", with_policy("aiogram-lease", poll_timeout=6)))
     trace = sim.run()
-    timeouts = [int(r["params"].get("timeout", "0")) for r in requests(trace, "a", "getUpdates")]
-    assert 7 in timeouts and not [t for t in timeouts if 0 < t < 3]
+    polls = requests(trace, "a", "getUpdates")
+    assert [(r["t"], r["params"]["timeout"]) for r in polls[:2]] == [(15.0, "6"), (21.0, "6")]
+    assert not [r for r in polls if 0 < int(r["params"].get("timeout", "0")) < 3]
+    assert not [r for r in polls if 27.0 <= r["t"] < 60.0]
     assert judge(trace).passed
+
+
+def test_a_lost_lease_ends_the_poll_in_flight_at_once():
+    """The store restarts empty at 20.5 s: the renewal at 24 s finds no record of a's lease. a gives up
+    its poll then (the server would hold it to 25 s, still inside the lease) and takes the key fresh."""
+    sim = Simulation(seed=1, horizon=80)
+    sim.shared["lease_store"] = MemoryStore(wipes=[20.5])
+    sim.at(0, lambda: sim.spawn("a", LEASE))
+    trace = sim.run()
+    first = requests(trace, "a", "getUpdates")[0]
+    assert (first["t"], first["answered_at"], first["abandoned_at"]) == (15.0, 25.0, 24.0)
+    fresh = [e["t"] for e in trace.of("log") if "no record of the lease" in e["message"]]
+    assert fresh == [0.0, 24.0]
+    assert requests(trace, "a", "getUpdates")[1]["t"] == 39.0  # one TTL after the fresh grant
 
 
 def test_a_killed_holder_is_succeeded_after_the_ttl_and_its_ghost_is_kicked_silently():
