@@ -20,11 +20,16 @@ from simbot.sim.simulation import Simulation
 from simbot.sim.trace import Trace
 from simbot.startup import MemoryStore, policy
 
-LEASE = with_policy("aiogram-lease")  # made before any run: aiogram is imported, so its session reaches the fake
+# made before any run: aiogram is imported then, so every run sends its session to the fake
+LEASE = with_policy("aiogram-lease")
 
 
 def requests(trace: Trace, instance: str, method: str | None = None) -> list[dict[str, Any]]:
-    return [r for r in trace.of("request") if r["instance"] == instance and (method is None or r["method"] == method)]
+    return [
+        r
+        for r in trace.of("request")
+        if r["instance"] == instance and (method is None or r["method"] == method)
+    ]
 
 
 def push(sim: Simulation) -> None:
@@ -214,5 +219,7 @@ def test_getme_is_retried_at_start_up_through_a_telegram_outage():
 def test_aiogram_lease_parameters_are_checked_like_the_lease():
     with pytest.raises(ValueError, match="ttl 5 s must exceed"):
         policy("aiogram-lease", store=MemoryStore(), ttl=5)
-    with pytest.raises(ValueError, match=r"policy 'aiogram-lease': poll_timeout: expected an integer at least 3"):
+    with pytest.raises(
+        ValueError, match=r"policy 'aiogram-lease': poll_timeout: expected an integer at least 3"
+    ):
         policy("aiogram-lease", store=MemoryStore(), poll_timeout=2)

@@ -27,7 +27,12 @@ def test_two_aiogram_lease_bots_poll_one_at_a_time_and_hand_over_on_sigterm(tmp_
     lease.delete(KEY)
     lease.hset(KEY, mapping={"owner": "previous-deploy", "expires": 0})
     with serve_fake(tmp_path) as server:
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_SERVER": server.base, "REDIS_URL": redis_url}
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_SERVER": server.base,
+            "REDIS_URL": redis_url,
+        }
         bots = [subprocess.Popen([sys.executable, str(BOT)], env=env, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE) for _ in range(2)]  # fmt: skip
         try:
@@ -46,12 +51,16 @@ def test_two_aiogram_lease_bots_poll_one_at_a_time_and_hand_over_on_sigterm(tmp_
                 update = {"message": {"message_id": 1, "date": int(time.time()), "text": "first",
                                       "chat": {"id": 7, "type": "private"}, "from": {"id": 7, "is_bot": False, "first_name": "U"}}}  # fmt: skip
                 client.post(f"/_fake/bot{TOKEN}/updates", json=update)
-                wait_for(lambda: answered() == 1, 45)  # a redis-server up for less than a TTL: it waits 15 s first
+                # a redis-server up for less than a TTL: the first holder waits 15 s first
+                wait_for(lambda: answered() == 1, 45)
 
                 holder.send_signal(signal.SIGTERM)
                 assert holder.wait(15) == 0
                 wait_for(lambda: lease.hget(KEY, "owner") == f"{socket.gethostname()}:{other.pid}")
-                client.post(f"/_fake/bot{TOKEN}/updates", json={**update, "message": {**update["message"], "text": "second"}})
+                client.post(
+                    f"/_fake/bot{TOKEN}/updates",
+                    json={**update, "message": {**update["message"], "text": "second"}},
+                )
                 wait_for(lambda: answered() == 2)
 
                 entries = log()
