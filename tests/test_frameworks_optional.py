@@ -44,6 +44,24 @@ lost_updates = "pass"
 duplicates = "pass"
 """
 
+AIOGRAM_LEASE_SCENARIO = """\
+description = "simbot's lease run by aiogram's own Dispatcher, k8s rolling deploy"
+seed = 1
+horizon = 200
+events = [{ at = 0, kind = "start" }, { at = 60, kind = "deploy" }]
+[platform]
+preset = "k8s_rolling_1"
+[bot]
+policy = "aiogram-lease"
+[updates]
+every = 10.0
+[expect]
+single_poller = "pass"
+liveness = "pass"
+lost_updates = "pass"
+duplicates = "pass"
+"""
+
 
 def _python(block: str, code: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``python -c`` with ``block`` uninstallable; ``code`` runs after the blocker."""
@@ -90,13 +108,15 @@ def test_with_only_aiogram_simbot_imports_replays_aiogram_and_refuses_ptb_in_one
     """Also a pytest session: the plugin loads (entry point and ``-p simbot``), ``simbot_run`` judges an aiogram entry."""
     scenario = tmp_path / "aiogram.toml"
     scenario.write_text(AIOGRAM_SCENARIO)
+    lease = tmp_path / "aiogram-lease.toml"
+    lease.write_text(AIOGRAM_LEASE_SCENARIO)
     (tmp_path / "test_bot.py").write_text(textwrap.dedent("""
         def test_aiogram_fights_in_a_rolling_deploy(simbot_run):
             result = simbot_run("k8s_rolling_1", entry="simbot.drivers.aiogram:naive")
             result.assert_outcomes(single_poller="fail", liveness="pass")
     """))
     got = _cli_runs("telegram", tmp_path, {
-        "help": ["--help"], "aiogram": ["replay", str(scenario)],
+        "help": ["--help"], "aiogram": ["replay", str(scenario)], "aiogram-lease": ["replay", str(lease)],
         "ptb": ["replay", str(ROOT / "scenarios" / "k8s-rolling-naive.toml")], "demo": ["demo"],
     }, "test_bot.py")  # fmt: skip
     assert got["pytest"]["code"] == 0 and "1 passed" in got["pytest"]["stdout"], got["pytest"]["stdout"]
@@ -104,6 +124,8 @@ def test_with_only_aiogram_simbot_imports_replays_aiogram_and_refuses_ptb_in_one
     assert got["help"]["code"] == 0 and "usage: simbot" in got["help"]["stdout"]
     assert got["aiogram"]["code"] == 0, got["aiogram"]
     assert "verdict: FAIL" in got["aiogram"]["stdout"]
+    assert got["aiogram-lease"]["code"] == 0, got["aiogram-lease"]  # simbot.startup without python-telegram-bot
+    assert "verdict: PASS" in got["aiogram-lease"]["stdout"]
     for name in ("ptb", "demo"):
         assert got[name]["code"] == 2, got[name]
         assert "python-telegram-bot is not installed" in got[name]["stderr"]
@@ -112,7 +134,12 @@ def test_with_only_aiogram_simbot_imports_replays_aiogram_and_refuses_ptb_in_one
 
 
 def test_with_only_ptb_simbot_imports_and_the_demo_runs(tmp_path: Path) -> None:
-    got = _cli_runs("aiogram", tmp_path, {"help": ["--help"], "demo": ["demo"]})
+    lease = tmp_path / "aiogram-lease.toml"
+    lease.write_text(AIOGRAM_LEASE_SCENARIO)
+    got = _cli_runs("aiogram", tmp_path, {"help": ["--help"], "demo": ["demo"], "aiogram-lease": ["replay", str(lease)]})
+    assert got["aiogram-lease"]["code"] == 2, got["aiogram-lease"]
+    assert "aiogram is not installed" in got["aiogram-lease"]["stderr"]
+    assert len(got["aiogram-lease"]["stderr"].strip().splitlines()) == 1, got["aiogram-lease"]["stderr"]
     assert got["help"]["code"] == 0
     assert got["demo"]["code"] == 0, got["demo"]
     assert "verdict: FAIL   trace f718093d9d5da5d9" in got["demo"]["stdout"]
