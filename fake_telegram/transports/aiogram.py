@@ -2,15 +2,19 @@
 
 It serializes a method exactly as aiogram's AiohttpSession does (the same
 ``prepare_value``), sends it through the same HTTP parsing as every other
-transport, and maps the answer with aiogram's own ``check_response``.
+transport, and maps the answer with aiogram's own ``check_response``. Given a
+simulation's ``wire`` (``Simulation`` sets it on the patched class), requests
+cross the simulated network like every httpx client's: latency, dropped
+responses (aiogram's ``TelegramNetworkError``), a freeze before a poll.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
+import httpx
 from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import TelegramMethod
@@ -43,12 +47,18 @@ class FakeSession(BaseSession):
         if files:
             headers, body = await _multipart(bot, fields, files)
         target = f"/bot{bot.token}/{method.__api_method__}"
-        exchange = self.fake.receive("POST", target, headers, body)
-        try:
-            response = await exchange.reply(self.timeout if timeout is None else timeout, self.fake.clock)
-        except TimeoutError as exc:
-            raise TelegramNetworkError(method=method, message="Request timeout error") from exc
-        checked = self.check_response(bot, method, response.status, response.body.decode())
+        wait = self.timeout if timeout is None else timeout
+        wire = getattr(self, "wire", None)
+        if wire is not None:  # inside a simulation: over its network, as httpx clients' requests go
+            status, text = await _over(wire, method, target, headers, body, wait)
+        else:
+            exchange = self.fake.receive("POST", target, headers, body)
+            try:
+                response = await exchange.reply(wait, self.fake.clock)
+            except TimeoutError as exc:
+                raise TelegramNetworkError(method=method, message="Request timeout error") from exc
+            status, text = response.status, response.body.decode()
+        checked = self.check_response(bot, method, status, text)
         return cast(TelegramType, checked.result)
 
     async def stream_content(
@@ -64,6 +74,22 @@ class FakeSession(BaseSession):
 
     async def close(self) -> None:
         return None
+
+
+async def _over(wire: Callable[[httpx.Request], Awaitable[httpx.Response]], method: TelegramMethod[Any], target: str,
+                headers: dict[str, str], body: bytes, wait: float) -> tuple[int, str]:  # fmt: skip
+    """One request through a simulation's ``Wire`` (latency, dropped responses, a freeze before a poll);
+    its failures become what aiogram's own session raises for them."""
+    request = httpx.Request("POST", "https://api.telegram.org" + target, headers=headers, content=body,
+                            extensions={"timeout": {"read": wait}})  # fmt: skip
+    try:
+        response = await wire(request)
+    except httpx.TimeoutException as exc:
+        raise TelegramNetworkError(method=method, message="Request timeout error") from exc
+    except httpx.TransportError as exc:  # a dropped response: aiohttp's error, as AiohttpSession words it
+        said = f"HTTP Client says - {type(exc).__name__}: {exc}"
+        raise TelegramNetworkError(method=method, message=said) from exc
+    return response.status_code, response.text
 
 
 async def _multipart(bot: Bot, fields: dict[str, str], files: dict[str, InputFile]) -> tuple[dict[str, str], bytes]:

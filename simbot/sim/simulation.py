@@ -331,8 +331,10 @@ class Simulation:
         from fake_telegram.transports.aiogram import FakeSession
 
         session = module.AiohttpSession
-        self._aiogram = (session, {name: session.__dict__.get(name) for name in ("fake", "make_request", "stream_content")})
+        self._aiogram = (session, {name: session.__dict__.get(name)
+                                   for name in ("fake", "wire", "make_request", "stream_content")})  # fmt: skip
         session.fake = self.fake
+        session.wire = self.wire  # over the simulated network (latency, drops), as httpx clients' requests
         session.make_request = FakeSession.make_request
         session.stream_content = FakeSession.stream_content
 
