@@ -86,9 +86,8 @@ async def _over(wire: Callable[[httpx.Request], Awaitable[httpx.Response]], meth
         response = await wire(request)
     except httpx.TimeoutException as exc:
         raise TelegramNetworkError(method=method, message="Request timeout error") from exc
-    except httpx.TransportError as exc:  # a dropped response: aiohttp's error, as AiohttpSession words it
-        said = f"HTTP Client says - {type(exc).__name__}: {exc}"
-        raise TelegramNetworkError(method=method, message=said) from exc
+    except httpx.TransportError as exc:  # a dropped response, worded as AiohttpSession words aiohttp's errors
+        raise TelegramNetworkError(method=method, message=f"{type(exc).__name__}: {exc}") from exc
     return response.status_code, response.text
 
 

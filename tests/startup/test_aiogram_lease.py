@@ -16,6 +16,7 @@ from simbot.check import judge
 from simbot.drivers.policies import with_policy
 from simbot.matrix import deploy
 from simbot.platforms import PRESETS
+from simbot.sim.network import Network
 from simbot.sim.simulation import Simulation
 from simbot.sim.trace import Trace
 from simbot.startup import MemoryStore, policy
@@ -223,3 +224,34 @@ def test_aiogram_lease_parameters_are_checked_like_the_lease():
         ValueError, match=r"policy 'aiogram-lease': poll_timeout: expected an integer at least 3"
     ):
         policy("aiogram-lease", store=MemoryStore(), poll_timeout=2)
+
+
+def test_a_pause_between_the_lease_check_and_the_poll_breaks_the_lease_as_documented():
+    """The stated assumption, violated: frozen after the gate let a poll go, longer than the lease."""
+    sim = Simulation(seed=1, horizon=200)
+    sim.at(0, lambda: sim.spawn("old", LEASE))
+    sim.at(1, lambda: sim.spawn("new", LEASE))
+    sim.at(20, lambda: sim.pause_before_next_poll(sim.instances[0], 30))  # old polls from 15 s (first use)
+    trace = sim.run()
+    verdict = judge(trace)
+    [kick] = verdict.checks["single_poller"].violations
+    assert kick.instances == ("new", "old") and kick.what == "old's getUpdates kicked new's live poll"
+    assert kick.t == 55.0  # old froze at 25 s, as its next poll left; it resumes and sends it
+    assert verdict.reached["pause_in_takeover"] == 1
+
+
+def test_the_simulated_network_reaches_aiogram_requests():
+    """Latency delays each request; a dropped response is aiogram's TelegramNetworkError, and getMe is retried."""
+    sim = Simulation(seed=1, horizon=30, network=Network((0.3, 0.3), drop=0.0))
+    sim.at(0, lambda: sim.spawn("a", LEASE))
+    trace = sim.run()
+    assert [(r["method"], r["t"]) for r in requests(trace, "a")[:3]] == [
+        ("getMe", 0.3), ("deleteWebhook", 0.9), ("getUpdates", 15.9),
+    ]  # fmt: skip
+    sim = Simulation(seed=1, horizon=5, network=Network((0.0, 0.0), drop=1.0))
+    sim.at(0, lambda: sim.spawn("a", LEASE))
+    trace = sim.run()
+    failed = [e["message"] for e in trace.of("log") if "getMe failed" in e["message"]]
+    assert len(failed) == len(requests(trace, "a", "getMe")) >= 5  # each retried after 1 s
+    assert failed[0].startswith("start-up: getMe failed (HTTP Client says - RemoteProtocolError: ")
+    assert not trace.of("exit")
