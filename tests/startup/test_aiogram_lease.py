@@ -16,6 +16,7 @@ from simbot.check import judge
 from simbot.drivers.policies import with_policy
 from simbot.matrix import deploy
 from simbot.platforms import PRESETS
+from simbot.scenario import Bot, Event, Scenario, Updates, simulate
 from simbot.sim.network import Network
 from simbot.sim.simulation import Simulation
 from simbot.sim.trace import Trace
@@ -255,3 +256,19 @@ def test_the_simulated_network_reaches_aiogram_requests():
     assert len(failed) == len(requests(trace, "a", "getMe")) >= 5  # each retried after 1 s
     assert failed[0].startswith("start-up: getMe failed (HTTP Client says - RemoteProtocolError: ")
     assert not trace.of("exit")
+
+
+@pytest.mark.parametrize("platform", sorted(PRESETS))
+def test_safe_and_live_on_every_preset_under_faults(platform):
+    """As the PTB lease's test: network latency, store latency, a store outage, a SIGKILL, two deploys."""
+    p = PRESETS[platform]
+    horizon = 260 + p.startup_window() + p.grace + 150
+    scenario = Scenario(
+        seed=7, horizon=horizon, platform=platform, bot=Bot(policy="aiogram-lease"), latency=(0.01, 0.2),
+        store_latency=(0.001, 0.05), store_outages=((200.0, 230.0),),
+        events=(Event(0, "start"), Event(60, "deploy"), Event(150, "crash", {"code": 137}), Event(260, "deploy")),
+        updates=Updates(at=tuple(float(t) for t in range(5, int(horizon) - 60, 10))),
+    )  # fmt: skip
+    verdict = judge(simulate(scenario))
+    assert verdict.status == "PASS", verdict.describe()
+    assert verdict.metrics["updates"]["received"] == verdict.metrics["updates"]["pushed"] > 30
