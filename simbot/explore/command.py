@@ -11,6 +11,7 @@ from pathlib import Path
 from ..report import timeline
 from ..scenario import Bot, save, simulate
 from .executors import ChunkLost
+from .fingerprint import WorkerDiffers
 from .search import Exploration, explore, plain_start
 from .strategies import DEFAULT_FAULTS, FAULTS
 
@@ -55,6 +56,8 @@ def command(policy: str | None, platform: str, *, examples: int, seed: int, budg
     except ChunkLost as exc:
         print(f"simbot explore: {exc}; nothing of this search can be trusted", file=sys.stderr)
         return 124
+    except WorkerDiffers as exc:
+        return _bad("--cluster", f"{exc}; every worker needs the client's simbot, Python, libraries and bot code")
     print(file=sys.stderr)
     again = command_line(policy, platform, examples, seed, faults, target=target, env=env, schedules=schedules)
     if report.cannot_start is not None:
