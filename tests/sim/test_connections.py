@@ -34,7 +34,9 @@ def echo_server(log: Log, port: int = 7000, stay: float = 100.0) -> Callable[[In
     return bot
 
 
-def client(log: Log, body: Callable[..., object], host: str = "localhost", port: int = 7000) -> Callable[[InstanceContext], object]:
+def client(
+    log: Log, body: Callable[..., object], host: str = "localhost", port: int = 7000
+) -> Callable[[InstanceContext], object]:
     async def bot(info: InstanceContext) -> None:
         try:
             reader, writer = await asyncio.open_connection(host, port)
@@ -46,12 +48,16 @@ def client(log: Log, body: Callable[..., object], host: str = "localhost", port:
     return bot
 
 
-async def say_hello(info: InstanceContext, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def say_hello(
+    info: InstanceContext, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     log = info.extra["log"]
     writer.write(b"hello")
     await writer.drain()
     log.append(f"{info.name} {now()} got {(await reader.read(100)).decode()}")
-    log.append(f"{info.name} socket {writer.get_extra_info('socket')} sockname {writer.get_extra_info('sockname')}")
+    log.append(
+        f"{info.name} socket {writer.get_extra_info('socket')} sockname {writer.get_extra_info('sockname')}"
+    )
     writer.close()
     await writer.wait_closed()
 
@@ -92,7 +98,9 @@ def test_localhost_on_another_machine_and_a_port_nobody_holds_are_refused_withou
 
 def test_a_host_outside_the_run_is_still_the_real_network_refused_with_a_finding() -> None:
     log: Log = []
-    sim = run(log, lambda sim: sim.at(0, lambda: sim.spawn("c", client(log, say_hello, host="db.example.com"))))
+    sim = run(
+        log, lambda sim: sim.at(0, lambda: sim.spawn("c", client(log, say_hello, host="db.example.com")))
+    )
     assert log == ["c 0 OSError errno None"]
     assert [f.what for f in sim.loop.findings] == ["connection to db.example.com:7000"]
 
@@ -100,7 +108,9 @@ def test_a_host_outside_the_run_is_still_the_real_network_refused_with_a_finding
 def test_a_killed_server_process_closes_its_connections_and_its_port() -> None:
     log: Log = []
 
-    async def wait_for_eof(info: InstanceContext, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def wait_for_eof(
+        info: InstanceContext, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         data = await reader.read(100)
         log.append(f"{info.name} {now()} read {data!r}")
 
@@ -148,7 +158,9 @@ def test_abort_resets_the_other_side_and_data_to_a_closed_side_is_answered_with_
         await asyncio.start_server(handle, "0.0.0.0", 7001)
         await asyncio.sleep(100)
 
-    async def read_after(info: InstanceContext, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def read_after(
+        info: InstanceContext, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         writer.write(b"hello")
         try:
             log.append(f"{info.name} read {await reader.read(100)!r}")

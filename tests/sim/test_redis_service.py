@@ -1,0 +1,114 @@
+"""The run's Redis: redis-py, unmodified, against fakeredis's engine on the virtual network and clock."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import pytest
+
+from simbot.sim.process import InstanceContext
+from simbot.sim.redis_service import URL, RedisService
+from simbot.sim.simulation import Simulation
+
+redis_asyncio = pytest.importorskip("redis.asyncio")
+
+RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+
+def with_redis(horizon: float = 60) -> tuple[Simulation, list[str]]:
+    sim = Simulation(seed=1, horizon=horizon)
+    RedisService(sim.loop)
+    return sim, []
+
+
+def locker(log: list[str], hold: float) -> object:
+    async def bot(info: InstanceContext) -> None:
+        r = redis_asyncio.Redis.from_url(URL)
+        t = asyncio.get_running_loop().time
+        got = await r.set("bot:lock", info.name, nx=True, px=6000)
+        log.append(f"{t():g} {info.name} set nx {got}")
+        await asyncio.sleep(hold)
+        log.append(f"{t():g} {info.name} get {await r.get('bot:lock')} pttl {await r.pttl('bot:lock')}")
+        log.append(f"{t():g} {info.name} release {await r.eval(RELEASE, 1, 'bot:lock', info.name)}")
+        await r.aclose()
+
+    return bot
+
+
+def test_set_nx_px_is_shared_expires_in_virtual_time_and_eval_runs_lua() -> None:
+    sim, log = with_redis()
+    sim.at(0, lambda: sim.spawn("a", locker(log, hold=7)))  # its lock expires at 6 s
+    sim.at(1, lambda: sim.spawn("b", locker(log, hold=2)))  # refused: a holds it
+    sim.at(6.5, lambda: sim.spawn("c", locker(log, hold=1)))  # a's expired: c takes it
+    sim.run()
+    assert log == [
+        "0 a set nx True",
+        "1 b set nx None",
+        "3 b get b'a' pttl 3000",
+        "3 b release 0",  # not its lock: the script leaves it
+        "6.5 c set nx True",
+        "7 a get b'c' pttl 5500",
+        "7 a release 0",
+        "7.5 c get b'c' pttl 5000",
+        "7.5 c release 1",
+    ]
+    assert not sim.loop.findings
+
+
+def test_the_servers_clock_has_no_instance_skew_and_the_run_is_deterministic() -> None:
+    def once() -> list[str]:
+        sim, log = with_redis()
+        sim.at(0, lambda: sim.spawn("a", locker(log, hold=5), clock_skew=30.0))  # its own clock is 30 s ahead
+        sim.at(1, lambda: sim.spawn("b", locker(log, hold=1)))
+        sim.run()
+        return log
+
+    log = once()
+    assert log[:3] == ["0 a set nx True", "1 b set nx None", "2 b get b'a' pttl 4000"] and log == once()
+
+
+def test_a_killed_client_leaves_its_lock_until_it_expires() -> None:
+    sim, log = with_redis()
+    sim.at(0, lambda: sim.spawn("a", locker(log, hold=100)))
+    sim.at(2, lambda: sim.signal(sim.instances[0], signal.SIGKILL))
+    sim.at(3, lambda: sim.spawn("b", locker(log, hold=0)))
+    sim.at(7, lambda: sim.spawn("c", locker(log, hold=0)))
+    sim.run()
+    assert log[:2] == ["0 a set nx True", "3 b set nx None"] and log[3:5] == [
+        "3 b release 0",
+        "7 c set nx True",
+    ]
+
+
+def test_nothing_listens_on_redis_without_the_service() -> None:
+    sim, log = Simulation(seed=1, horizon=10), []
+
+    async def bot(info: InstanceContext) -> None:
+        try:
+            await redis_asyncio.Redis.from_url(URL).ping()
+        except Exception as exc:
+            log.append(type(exc).__name__)
+
+    sim.at(0, lambda: sim.spawn("a", bot))
+    sim.run()
+    assert log == ["ConnectionError"]
+    assert [f.what for f in sim.loop.findings] == ["connection to redis:6379"]
+
+
+def test_a_blocking_command_that_would_wait_is_refused_and_reported_not_waited_for() -> None:
+    sim, log = with_redis()
+
+    async def bot(info: InstanceContext) -> None:
+        r = redis_asyncio.Redis.from_url(URL)
+        await r.rpush("q", "x")
+        log.append(str(await r.blpop(["q"], timeout=1)))
+        try:
+            await r.blpop(["q"], timeout=1)
+        except Exception as exc:
+            log.append(type(exc).__name__)
+
+    sim.at(0, lambda: sim.spawn("a", bot))
+    sim.run()
+    assert log == ["(b'q', b'x')", "ResponseError"]
+    assert [f.what for f in sim.loop.findings] == ["a blocking Redis command that would wait (not modelled)"]
