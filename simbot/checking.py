@@ -188,7 +188,7 @@ def command(target: str | None, *, module: str | None = None, policy: str | None
                   "platforms": {r.platform: r.to_json() for r in runs}}  # fmt: skip
         print(json.dumps(report, indent=2, sort_keys=True), file=out)
     else:
-        print(_summary(shown, seed, runs), file=out)
+        print(_summary(shown, seed, runs, services), file=out)
     return 0 if all(r.status == PASS for r in runs) else 1
 
 
@@ -266,8 +266,9 @@ def _print_run(run: PlatformRun, out: TextIO) -> None:
     print(file=out)
 
 
-def _summary(shown: str, seed: int, runs: list[PlatformRun]) -> str:
-    lines = [f"simbot check {shown} (seed {seed}): start at 0 s, a deploy at 60 s, an update every 10 s"]
+def _summary(shown: str, seed: int, runs: list[PlatformRun], services: tuple[str, ...] = ()) -> str:
+    shared = ", a shared Redis at redis:6379" if "redis" in services else ""
+    lines = [f"simbot check {shown} (seed {seed}): start at 0 s, a deploy at 60 s, an update every 10 s{shared}"]
     width = max(len(r.platform) for r in runs)
     for r in runs:
         failed = [] if r.verdict is None else [f"{n} {r.verdict.outcome(n)}" for n in CHECKS
