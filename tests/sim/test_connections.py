@@ -177,7 +177,11 @@ def test_abort_resets_the_other_side_and_data_to_a_closed_side_is_answered_with_
         sim.at(2, lambda: sim.spawn("closed", client(log, read_after, port=7001), host="vps"))
 
     run(log, setup)
-    assert log == [f"aborted 1 reset errno {errno.ECONNRESET}", "closed read b''", f"closed 2.01 reset errno {errno.ECONNRESET}"]
+    assert log == [
+        f"aborted 1 reset errno {errno.ECONNRESET}",
+        "closed read b''",
+        f"closed 2.01 reset errno {errno.ECONNRESET}",
+    ]
 
 
 def test_a_slow_reader_pauses_the_transport_and_gets_every_byte_in_order() -> None:
@@ -215,3 +219,35 @@ def test_connections_are_deterministic() -> None:
 
     first = once()
     assert len(first) == 4 * 3 + 4 and first == once()
+
+
+def test_nothing_arrives_while_reading_is_paused_and_all_of_it_in_order_on_resume() -> None:
+    log: Log = []
+
+    class Paused(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            transport.pause_reading()  # type: ignore[attr-defined]
+            asyncio.get_running_loop().call_later(3, transport.resume_reading)  # type: ignore[attr-defined]
+
+        def data_received(self, data: bytes) -> None:
+            log.append(f"{now()} {data.decode()}")
+
+        def eof_received(self) -> bool:
+            log.append(f"{now()} eof")
+            return False
+
+    async def server(info: InstanceContext) -> None:
+        await asyncio.get_running_loop().create_server(Paused, "0.0.0.0", 7000)
+        await asyncio.sleep(100)
+
+    async def sender(
+        info: InstanceContext, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        for word in ("a", "b", "c"):
+            writer.write(word.encode())
+            await asyncio.sleep(0.5)
+        writer.write_eof()
+
+    run(log, lambda sim: (sim.at(0, lambda: sim.spawn("s", server, host="vps")),
+                          sim.at(1, lambda: sim.spawn("c", client(log, sender), host="vps"))))  # fmt: skip
+    assert log == ["4 a", "4 b", "4 c", "4 eof"]

@@ -50,7 +50,11 @@ def test_the_second_lock_bot_waits_for_the_first_and_takes_over_after_its_sigter
 
                 def answered() -> list[str]:
                     log = client.get(f"/_fake/bot{TOKEN}/log").json()["result"]
-                    return [e["params"]["text"] for e in log if e["method"] == "sendMessage" and e["status"] == 200]
+                    return [
+                        e["params"]["text"]
+                        for e in log
+                        if e["method"] == "sendMessage" and e["status"] == 200
+                    ]
 
                 wait_for(lambda: store.get("bot:lock") == f"{socket.gethostname()}:{first.pid}", 30)
                 acquired = time.monotonic()
