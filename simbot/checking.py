@@ -197,9 +197,9 @@ def _services(redis: bool) -> tuple[str, ...]:
     if not redis:
         return ()
     try:
-        import fakeredis  # noqa: F401
-    except ImportError:
-        raise BadInput("--redis", "the simulated Redis needs fakeredis: pip install 'simbot[redis]'") from None
+        from .sim import redis_service  # noqa: F401
+    except ImportError as exc:
+        raise BadInput("--redis", f"the simulated Redis needs fakeredis: pip install 'simbot[redis]' ({exc})") from None
     return ("redis",)
 
 

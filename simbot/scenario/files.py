@@ -148,6 +148,11 @@ def _services(r: _Reader, data: dict[str, Any]) -> tuple[str, ...]:
     for name, value in table.items():
         if not isinstance(value, bool):
             raise r.fail(f"services.{name}", "true or false", value)
+    if table.get("redis"):
+        try:
+            from ..sim import redis_service  # noqa: F401
+        except ImportError as exc:
+            raise r.fail("services.redis", f"fakeredis installed: pip install 'simbot[redis]' ({exc})") from None
     return tuple(name for name in SERVICES if table.get(name))
 
 

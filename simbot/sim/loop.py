@@ -17,6 +17,7 @@ import errno
 import heapq
 import math
 import selectors
+import socket
 import sys
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -241,8 +242,13 @@ class VirtualLoop(asyncio.SelectorEventLoop):
             await super().shutdown_default_executor()
 
     async def getaddrinfo(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-        finding = self.report(f"name lookup {host}:{port}")
-        raise OSError(f"simbot: no real network in a simulation ({finding.where})")
+        """The run's own names (``localhost``, a service's ``redis``) resolve to its virtual addresses;
+        any other name is a lookup on the real network: refused."""
+        address = self.ports.resolve(host) if isinstance(host, str) else None
+        if address is None:
+            finding = self.report(f"name lookup {host}:{port}")
+            raise OSError(f"simbot: no real network in a simulation ({finding.where})")
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, int(port or 0)))]
 
     async def create_connection(self, protocol_factory: Any, host: Any = None, port: Any = None, *args: Any, **kwargs: Any) -> Any:
         """A virtual connection (connections.py) to a port a server of the run holds on the caller's own

@@ -66,11 +66,21 @@ class PortTable:
         return holder[1]
 
     def machine_of(self, host: str) -> str | None:
-        """The machine a connection to ``host`` reaches from the caller's: None for a host outside the run."""
+        """The machine a connection to ``host`` (a name or an address ``resolve`` gave) reaches from the
+        caller's: None for a host outside the run."""
         own = _machine(current.get())
         if host in LOOPBACK or host == own:
             return own
-        return self.services.get(host)
+        if host in self.services:
+            return self.services[host]
+        return next((machine for machine, address in self.addresses.items() if address == host), None)
+
+    def resolve(self, host: str) -> str | None:
+        """What a name lookup of ``host`` answers inside the run: None for a name outside it."""
+        machine = self.machine_of(host)
+        if machine is None:
+            return None
+        return "127.0.0.1" if machine == _machine(current.get()) else self.address(machine)
 
     def address(self, machine: str) -> str:
         if machine not in self.addresses:

@@ -169,3 +169,9 @@ def test_without_the_redis_service_the_lock_bot_crashes_an_error_never_a_pass() 
     report = json.loads(out.getvalue())["platforms"]["k8s_rolling_1"]
     assert code == 1 and report["status"] == "error", report
     assert {c["type"] for c in report["crashes"]} == {"redis.exceptions.ConnectionError"}  # localhost:6379, refused
+
+
+def test_a_run_with_the_shared_redis_is_byte_identical_when_replayed() -> None:
+    first, _ = _run("practice-redis-lock-pause-ptb-render_worker")
+    again, _ = _run("practice-redis-lock-pause-ptb-render_worker")
+    assert first.jsonl() == again.jsonl()

@@ -251,3 +251,28 @@ def test_nothing_arrives_while_reading_is_paused_and_all_of_it_in_order_on_resum
     run(log, lambda sim: (sim.at(0, lambda: sim.spawn("s", server, host="vps")),
                           sim.at(1, lambda: sim.spawn("c", client(log, sender), host="vps"))))  # fmt: skip
     assert log == ["4 a", "4 b", "4 c", "4 eof"]
+
+
+def test_the_runs_own_names_resolve_to_virtual_addresses_that_connect_and_others_are_refused() -> None:
+    log: Log = []
+
+    async def lookup(info: InstanceContext) -> None:
+        loop = asyncio.get_running_loop()
+        [(*_, (address, port))] = await loop.getaddrinfo("localhost", 7000)
+        reader, writer = await asyncio.open_connection(address, port)
+        writer.write(b"by address")
+        log.append(f"{address} {(await reader.read(100)).decode()}")
+        try:
+            await loop.getaddrinfo("api.example.com", 443)
+        except OSError:
+            log.append("api.example.com refused")
+
+    sim = run(log, lambda sim: (sim.at(0, lambda: sim.spawn("server", echo_server(log), host="vps")),
+                                sim.at(1, lambda: sim.spawn("c", lookup, host="vps"))))  # fmt: skip
+    assert log == [
+        "server 1 accepted from 127.0.0.1",
+        "127.0.0.1 BY ADDRESS",
+        "api.example.com refused",
+        "server 1 eof",
+    ]
+    assert [f.what for f in sim.loop.findings] == ["name lookup api.example.com:443"]

@@ -112,3 +112,16 @@ def test_a_blocking_command_that_would_wait_is_refused_and_reported_not_waited_f
     sim.run()
     assert log == ["(b'q', b'x')", "ResponseError"]
     assert [f.what for f in sim.loop.findings] == ["a blocking Redis command that would wait (not modelled)"]
+
+
+def test_the_service_name_resolves_to_its_address_which_connects_too() -> None:
+    sim, log = with_redis()
+
+    async def bot(info: InstanceContext) -> None:
+        [(*_, (address, port))] = await asyncio.get_running_loop().getaddrinfo("redis", 6379)
+        r = redis_asyncio.Redis(host=address, port=port)
+        log.append(f"{address} {await r.ping()}")
+
+    sim.at(0, lambda: sim.spawn("a", bot))
+    sim.run()
+    assert log == ["10.0.0.2 True"]
