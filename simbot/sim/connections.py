@@ -212,7 +212,6 @@ def connect(loop: asyncio.AbstractEventLoop, protocol_factory: Any, server: Any,
     client = VirtualTransport(loop, context, owner, local, remote)
     accepted = VirtualTransport(loop, server.context, server.owner, remote, local)
     client.peer, accepted.peer = accepted, client
-    server.connections.append(accepted)
     loop.call_soon(server.accept, accepted, context=server.context)
     made: asyncio.Future[None] = loop.create_future()
     client.start(protocol_factory(), made)

@@ -254,6 +254,7 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         """A virtual connection (connections.py) to a port a server of the run holds on the caller's own
         machine (``localhost``) or on a service's (``redis``): refused as the kernel refuses when nobody
         listens there. Any other host, TLS, or a socket of the caller's own is the real network: refused."""
+        port = int(port) if isinstance(port, str) and port.isdigit() else port  # a service name ("http") is not
         machine = self.ports.machine_of(host) if isinstance(host, str) and not args else None
         if machine is None or kwargs.get("ssl") or kwargs.get("sock") is not None or not isinstance(port, int):
             finding = self.report(f"connection to {host}:{port}")

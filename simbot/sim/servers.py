@@ -101,7 +101,6 @@ class VirtualServer(asyncio.AbstractServer):
         self.owner = owner
         self.context = contextvars.copy_context()  # accepted connections run where the server was made
         self.address = table.address(key[0])
-        self.connections: list[Any] = []  # connections.VirtualTransport, the server's ends
         self.closed = False
         self._done: asyncio.Future[None] = loop.create_future()
 
