@@ -125,3 +125,22 @@ def test_the_service_name_resolves_to_its_address_which_connects_too() -> None:
     sim.at(0, lambda: sim.spawn("a", bot))
     sim.run()
     assert log == ["10.0.0.2 True"]
+
+
+def test_a_subscriber_gets_what_another_process_publishes_when_it_is_published() -> None:
+    sim, log = with_redis()
+
+    async def subscriber(info: InstanceContext) -> None:
+        channel = redis_asyncio.Redis.from_url(URL).pubsub()
+        await channel.subscribe("news")
+        while (message := await channel.get_message(ignore_subscribe_messages=True, timeout=5)) is None:
+            pass
+        log.append(f"{asyncio.get_running_loop().time():g} got {message['data']!r}")
+
+    async def publisher(info: InstanceContext) -> None:
+        log.append(f"published to {await redis_asyncio.Redis.from_url(URL).publish('news', 'hi')}")
+
+    sim.at(0, lambda: sim.spawn("s", subscriber))
+    sim.at(2, lambda: sim.spawn("p", publisher))
+    sim.run()
+    assert log == ["published to 1", "2 got b'hi'"]
