@@ -144,3 +144,23 @@ def test_a_subscriber_gets_what_another_process_publishes_when_it_is_published()
     sim.at(2, lambda: sim.spawn("p", publisher))
     sim.run()
     assert log == ["published to 1", "2 got b'hi'"]
+
+
+def test_a_key_set_with_px_is_there_until_its_ttl_ends_in_virtual_time_then_gone() -> None:
+    sim, log = with_redis(horizon=600)
+
+    async def setter(info: InstanceContext) -> None:
+        await redis_asyncio.Redis.from_url(URL).set("bot:lock", "a", nx=True, px=6000)
+
+    async def getter(info: InstanceContext) -> None:
+        r = redis_asyncio.Redis.from_url(URL)
+        log.append(
+            f"{asyncio.get_running_loop().time():g} {await r.get('bot:lock')} {await r.pttl('bot:lock')}"
+        )
+
+    sim.at(100, lambda: sim.spawn("a", setter))
+    for i, t in enumerate((100.001, 105.999, 106.0, 106.001)):
+        sim.at(t, lambda i=i: sim.spawn(f"g{i}", getter))
+    sim.run()
+    # as redis itself (keyIsExpired: now > when): at its last millisecond the key is still there, PTTL 0
+    assert log == ["100.001 b'a' 5999", "105.999 b'a' 1", "106 b'a' 0", "106.001 None -2"]
