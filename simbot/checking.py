@@ -186,6 +186,8 @@ def command(target: str | None, *, module: str | None = None, policy: str | None
     if as_json:
         report = {"target": shown, "seed": seed, "env": sorted(bot.env), "passed": all(r.status == PASS for r in runs),
                   "platforms": {r.platform: r.to_json() for r in runs}}  # fmt: skip
+        if services:
+            report["services"] = list(services)  # the run had them: its verdicts are those of a bot with a Redis
         print(json.dumps(report, indent=2, sort_keys=True), file=out)
     else:
         print(_summary(shown, seed, runs, services), file=out)

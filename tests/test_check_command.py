@@ -297,6 +297,8 @@ def test_dash_dash_redis_gives_every_process_a_shared_redis_unless_env_points_el
     lock_bot = str(Path(__file__).parent.parent / "docs/examples/practices/redis_lock/ptb_bot.py")
     code, out, _ = check(capsys, lock_bot, "--platform", "k8s_recreate", "--redis")
     assert code == 0 and "a shared Redis at redis:6379" in out and "== k8s_recreate: PASS" in out
+    code, out, _ = check(capsys, lock_bot, "--platform", "k8s_recreate", "--redis", "--json")
+    assert code == 0 and json.loads(out)["services"] == ["redis"]
     code, out, _ = check(capsys, lock_bot, "--platform", "k8s_recreate")  # no Redis: its default localhost, refused
     assert code == 1 and "== k8s_recreate: ERROR" in out and "Connect call failed ('localhost', 6379)" in out
     code, out, _ = check(capsys, lock_bot, "--platform", "k8s_recreate", "--redis", "--env", "REDIS_URL=redis://db:6379/0")
