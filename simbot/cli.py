@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         from .checking import command as check
 
         return check(args.target, module=args.module, policy=args.policy, platforms=args.platform, env=args.env,
-                     seed=args.seed, as_json=args.json, html=args.html)  # fmt: skip
+                     seed=args.seed, as_json=args.json, html=args.html, redis=args.redis)  # fmt: skip
     if args.command == "demo":
         return _demo(args.seed, args.trace, args.html)
     if args.command == "matrix":
@@ -131,6 +131,9 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                        help="set in each process's environment (repeatable); " + TOKEN_HELP)
     check.add_argument("--seed", type=int, default=0, help="scenario seed (default: 0)")
+    check.add_argument("--redis", action="store_true", help="a shared Redis on the run's network at redis:6379 "
+                       "(REDIS_URL=redis://redis:6379/0 in each process's environment; localhost stays each "
+                       "machine's own); needs simbot[redis]")  # fmt: skip
     check.add_argument("--json", action="store_true", help="print one JSON object on stdout and nothing else")
     check.add_argument("--html", metavar="DIR", help="also write one page per platform: DIR/PRESET.html")
 
