@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
                          help="where the counterexample's scenario file goes (default: counterexamples/)")
     explore.add_argument("--faults", metavar="A,B", help=_fault_help())
     explore.add_argument("--schedules", default="pct", metavar="fifo|random|pct", help=_schedules_help())
+    explore.add_argument("--redis", action="store_true", help="a shared Redis on the run's network for the bot "
+                         "(REDIS_URL=redis://redis:6379/0), as simbot check --redis")  # fmt: skip
     replay = commands.add_parser("replay", help="rerun a scenario file: verdict and timeline; exit 1 if it differs from [expect]")
     replay.add_argument("file", help="a scenario file (TOML)")
     replay.add_argument("--json", action="store_true", help="print the verdict as JSON instead of text")
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return command(args.policy, args.platform, examples=args.examples, seed=args.seed, budget=args.budget_seconds,
                        jobs=args.jobs, out=args.out, faults=args.faults, target=args.bot, env=args.env,
-                       schedules=args.schedules, cluster=args.cluster)  # fmt: skip
+                       schedules=args.schedules, cluster=args.cluster, redis=args.redis)  # fmt: skip
     if args.command == "replay" and args.schedules_upto is not None:
         from .explore.systematic import command as every_schedule
 

@@ -26,7 +26,8 @@ POLICY_NAMES = ("naive", "exit-on-conflict", "delay-probe-backoff", "lease")
 FRAMEWORKS = {"ptb": "python-telegram-bot 22", "aiogram": "aiogram 3"}
 FRAMEWORK_CHOICES = (*FRAMEWORKS, "both")
 # docs/practices.md: what users add to their start-up, one example bot per framework (docs/examples/practices/P/)
-PRACTICES = ("startup_delay", "drop_pending", "retry_ladder", "exit_on_conflict", "host_lock")
+PRACTICES = ("startup_delay", "drop_pending", "retry_ladder", "exit_on_conflict", "host_lock", "redis_lock", "redis_owner")
+NEEDS_REDIS = ("redis_lock", "redis_owner")  # run with the simulation's shared Redis (REDIS_URL=redis://redis:6379/0)
 PRACTICE_DIR = Path(__file__).resolve().parent.parent / "docs" / "examples" / "practices"
 # simbot.startup's policies per framework, (column, policy name): the incident's fix, and the lease
 # (exit-on-conflict is the practice's column here, as users write it)
@@ -44,18 +45,18 @@ def settled_horizon(platform: Platform, last_event: float) -> float:
     return last_event + platform.startup_window() + platform.grace + SETTLE
 
 
-def deploy_scenario(bot: Bot, platform: str, seed: int = 1) -> Scenario:
+def deploy_scenario(bot: Bot, platform: str, seed: int = 1, services: tuple[str, ...] = ()) -> Scenario:
     """Start at 0 s, deploy at 60 s, an update every 10 s, until the rollout has long settled."""
     horizon = settled_horizon(PRESETS[platform], 60.0)
     pushes = tuple(float(t) for t in range(5, int(horizon) - 60, 10))  # none in the last minute
-    return Scenario(seed=seed, horizon=horizon, platform=platform, bot=bot,
+    return Scenario(seed=seed, horizon=horizon, platform=platform, bot=bot, services=services,
                     events=(Event(0.0, "start"), Event(60.0, "deploy")), updates=Updates(at=pushes))  # fmt: skip
 
 
-def deploy(policy: str | Bot, platform: str, seed: int = 1) -> Verdict:
+def deploy(policy: str | Bot, platform: str, seed: int = 1, services: tuple[str, ...] = ()) -> Verdict:
     """``deploy_scenario`` of a policy (by name) or any bot, judged."""
     bot = Bot(policy=policy) if isinstance(policy, str) else policy
-    return judge(simulate(deploy_scenario(bot, platform, seed)))
+    return judge(simulate(deploy_scenario(bot, platform, seed, services)))
 
 
 class SelectionError(ValueError):
@@ -167,7 +168,8 @@ def rows(
     for i, (name, label, what, platform) in enumerate(cells):
         if progress is not None:
             progress(i, len(cells), label if framework is None else f"{name} {label}", platform)
-        out.append(row(label, platform, deploy(what, platform, seed), name))
+        services = ("redis",) if framework is not None and label in NEEDS_REDIS else ()
+        out.append(row(label, platform, deploy(what, platform, seed, services), name))
     return out
 
 
