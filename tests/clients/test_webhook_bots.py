@@ -1,0 +1,249 @@
+"""Real webhook bots against ``fake-telegram serve``: updates reach them by real HTTP POSTs on loopback.
+
+Each corpus bot (tests/bots/ptb_webhook: PTB 22 ``run_webhook``; tests/bots/aiogram_webhook:
+aiogram 3 ``SimpleRequestHandler`` + ``setup_application`` under aiohttp) runs unmodified as
+``python bot.py`` in a copy of its directory, with a clean environment that gives it a token, the
+fake's address, a free port and a webhook URL. The fake POSTs each pushed update to it (the
+delivery engine of docs/telegram-rules.md §12 through the serve transport's HTTP seam), the bot
+echoes with sendMessage, and the fake's log shows ``deliver`` then ``ack``. With the webhook
+re-set under another secret, the bot turns the POSTs away (PTB 403, aiogram 401) and the fake
+retries on the ladder (at once, then 2 s, then 4 s); a URL off loopback is refused at setWebhook
+and never contacted. Every wait is a condition with a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from fake_telegram import message_update
+from tests.clients.support import Server, free_port, serve_fake, server_log, wait_until, webhook_log
+
+BOTS = Path(__file__).parent.parent / "bots"
+SECRET = "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+WITHIN = 30.0  # real seconds any one expected thing may take on a loaded 2-core machine
+RIGHT, WRONG = "right-secret_1", "wrong-secret_2"
+
+
+@dataclass(frozen=True)
+class Framework:
+    directory: str
+    path: str  # the webhook's path on the bot's server
+    url_variable: str  # the environment variable the bot builds its webhook URL from
+    refusal: tuple[int, str]  # its answer to a POST with the wrong secret: status, reason phrase
+
+    def env(self, token: str, server: Server, port: int, base_url: str) -> dict[str, str]:
+        env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
+        return env | {"BOT_TOKEN": token, "TELEGRAM_API_URL": server.base, "PORT": str(port),
+                      "WEBHOOK_SECRET": RIGHT, self.url_variable: base_url}  # fmt: skip
+
+
+FRAMEWORKS = {
+    "ptb": Framework("ptb_webhook", "/telegram", "WEBHOOK_URL", (403, "Request had the wrong secret token")),
+    "aiogram": Framework("aiogram_webhook", "/webhook", "BASE_WEBHOOK_URL", (401, "Unauthorized")),
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real server for the module; every bot has its own token."""
+    with serve_fake(tmp_path_factory.mktemp("serve")) as running:
+        yield running
+
+
+@dataclass
+class BotProcess:
+    proc: subprocess.Popen[bytes]
+    output: Path
+
+    def text(self) -> str:
+        return self.output.read_text(errors="replace")
+
+
+def start_bot(framework: Framework, directory: Path, env: dict[str, str]) -> BotProcess:
+    shutil.copytree(BOTS / framework.directory, directory)
+    output = directory.with_suffix(".log")
+    with output.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "bot.py"], cwd=directory, env=env, stdout=sink, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    return BotProcess(proc, output)
+
+
+def stop(bot: BotProcess) -> int:
+    """SIGTERM, as a platform stops a container; SIGKILL only for one that outlives WITHIN."""
+    if bot.proc.poll() is None:
+        bot.proc.send_signal(signal.SIGTERM)
+    try:
+        return bot.proc.wait(WITHIN)
+    except subprocess.TimeoutExpired:
+        bot.proc.kill()
+        return bot.proc.wait()
+
+
+def accepting(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+async def set_webhook(client: httpx.AsyncClient, token: str, **params: str) -> dict[str, Any]:
+    """setWebhook as another instance of the bot would; a 429 (one per second) is waited out."""
+    deadline = time.monotonic() + WITHIN
+    while True:
+        body = (await client.post(f"/bot{token}/setWebhook", data=params)).json()
+        if body.get("error_code") != 429 or time.monotonic() > deadline:
+            return body
+        await asyncio.sleep(body["parameters"]["retry_after"] / 4)
+
+
+def replies(log: list[dict[str, Any]]) -> list[str]:
+    return [e["params"].get("text", "") for e in log if e["method"] == "sendMessage" and e["status"] == 200]
+
+
+def of(events: list[dict[str, Any]], update_id: int, kind: str | None = None) -> list[dict[str, Any]]:
+    return [e for e in events if e["update_id"] == update_id and (kind is None or e["event"] == kind)]
+
+
+async def push(client: httpx.AsyncClient, token: str, text: str) -> int:
+    response = await client.post(f"/_fake/bot{token}/updates", json=message_update(text, date=int(time.time())))
+    body = response.json()
+    assert body["ok"] and body["result"][0] is not None, body
+    return body["result"][0]
+
+
+@pytest.mark.parametrize("name", FRAMEWORKS)
+def test_a_real_webhook_bot_gets_updates_by_post_and_a_wrong_secret_is_retried_on_the_ladder(
+    server: Server, tmp_path: Path, name: str
+) -> None:
+    framework = FRAMEWORKS[name]
+    token = f"40000{list(FRAMEWORKS).index(name) + 1}:{SECRET}"
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    url = base_url + framework.path
+    bot = start_bot(framework, tmp_path / name, framework.env(token, server, port, base_url))
+    figures: dict[str, float] = {}
+
+    async def main() -> None:
+        async with httpx.AsyncClient(base_url=server.base, timeout=10) as client:
+
+            async def logged(method: str, status: int) -> bool:
+                return any(e["method"] == method and e["status"] == status for e in await server_log(client, token))
+
+            async def listening() -> bool:
+                return await logged("setWebhook", 200) and accepting(port)
+
+            async def answered(text: str) -> bool:
+                return text in replies(await server_log(client, token))
+
+            await wait_until(listening, within=WITHIN, what=f"{name}: setWebhook and a listening port\n{bot.text()}")
+            info = (await client.get(f"/bot{token}/getWebhookInfo")).json()["result"]
+            assert info["url"] == url, info
+
+            # 1. an update reaches the bot by POST; its echo comes back as sendMessage
+            pushed = time.monotonic()
+            first = await push(client, token, "hello over a webhook")
+            await wait_until(lambda: answered("hello over a webhook"), within=WITHIN, what=f"{name}: the echo\n{bot.text()}")
+            figures["push_to_echo"] = time.monotonic() - pushed
+            events = of(await webhook_log(client, token), first)
+            assert [(e["event"], e["attempt"], e["status"]) for e in events] == [("deliver", 1, None), ("ack", 1, 200)]
+            assert all(e["url"] == url for e in events), events
+            figures["post_round_trip"] = events[1]["at"] - events[0]["at"]
+
+            # 2. the webhook re-set with another secret: the bot refuses every POST; the fake retries
+            assert (await set_webhook(client, token, url=url, secret_token=WRONG))["description"] == "Webhook was set"
+            second = await push(client, token, "sent while the secret is wrong")
+
+            async def three_failures() -> bool:
+                return len(of(await webhook_log(client, token), second, "fail")) >= 3
+
+            await wait_until(three_failures, within=WITHIN, what=f"{name}: three failed POSTs\n{bot.text()}")
+            events = of(await webhook_log(client, token), second)
+            fails = [e for e in events if e["event"] == "fail"][:3]
+            delivers = [e for e in events if e["event"] == "deliver"][:3]
+            status, reason = framework.refusal
+            error = f"Wrong response from the webhook: {status} {reason}"
+            assert [(e["status"], e["error"]) for e in fails] == [(status, error)] * 3, fails
+            assert [e["retry_in"] for e in fails] == [0.0, 2.0, 4.0], fails  # the ladder: at once, 2 s, 4 s
+            assert [e["attempt"] for e in delivers] == [1, 2, 3], delivers
+            at_once = delivers[1]["at"] - fails[0]["at"]
+            after_two = delivers[2]["at"] - fails[1]["at"]
+            assert at_once < 0.5, at_once
+            assert 2.0 - 0.05 <= after_two < 3.0, after_two  # on the server's real clock
+            figures["retry_at_once"], figures["retry_after_2s"] = at_once, after_two
+            info = (await client.get(f"/bot{token}/getWebhookInfo")).json()["result"]
+            assert (info["last_error_message"], info["pending_update_count"]) == (error, 1), info
+            assert "sent while the secret is wrong" not in replies(await server_log(client, token))
+
+            # 3. the right secret again: the held update goes out from the queue head and is answered
+            assert (await set_webhook(client, token, url=url, secret_token=RIGHT))["description"] == "Webhook was set"
+            await wait_until(lambda: answered("sent while the secret is wrong"), within=WITHIN,
+                             what=f"{name}: the echo after the secret was fixed\n{bot.text()}")  # fmt: skip
+            acks = of(await webhook_log(client, token), second, "ack")
+            assert [(e["attempt"], e["status"]) for e in acks] == [(1, 200)], acks  # a fresh delivery, from attempt 1
+
+    try:
+        asyncio.run(main())
+    finally:
+        code = stop(bot)
+    assert code == 0, bot.text()
+    print(f"{name}: " + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in figures.items()))
+
+
+OFF_LOOPBACK = [
+    ("http://0.0.0.0:{port}", "not 0.0.0.0"),  # reaches this machine on Linux: a real test of "never contacted"
+    ("https://localhost:{port}", "plain HTTP only"),
+]
+
+
+@pytest.mark.parametrize("name", FRAMEWORKS)
+@pytest.mark.parametrize(("base", "reason"), OFF_LOOPBACK)
+def test_a_webhook_url_off_loopback_is_refused_at_set_webhook_and_never_contacted(
+    server: Server, tmp_path: Path, name: str, base: str, reason: str
+) -> None:
+    framework = FRAMEWORKS[name]
+    token = f"4001{list(FRAMEWORKS).index(name)}{OFF_LOOPBACK.index((base, reason))}:{SECRET}"
+    with socket.socket() as trap:  # where the refused URL points: anything that connects is seen here
+        trap.bind(("127.0.0.1", 0))
+        trap.listen()
+        trap.setblocking(False)
+        port = trap.getsockname()[1]
+        bot = start_bot(framework, tmp_path / name, framework.env(token, server, free_port(), base.format(port=port)))
+        try:
+            bot.proc.wait(WITHIN)  # setWebhook fails: run_webhook raises, aiohttp's startup aborts
+        finally:
+            stop(bot)
+
+        async def main() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+            async with httpx.AsyncClient(base_url=server.base, timeout=10) as client:
+                await push(client, token, "anyone there?")
+                info = (await client.get(f"/bot{token}/getWebhookInfo")).json()["result"]
+                return await server_log(client, token), await webhook_log(client, token), info
+
+        log, events, info = asyncio.run(main())
+        with pytest.raises(BlockingIOError):
+            trap.accept()  # nobody connected
+    assert bot.proc.returncode != 0, bot.text()
+    refusals = [e for e in log if e["method"] == "setWebhook"]
+    assert [e["status"] for e in refusals] == [400], refusals
+    assert refusals[0]["description"].startswith("Bad Request: bad webhook: fake-telegram serve posts"), refusals
+    assert reason in refusals[0]["description"], refusals
+    assert "BadRequest" in bot.text() or "bad webhook" in bot.text(), bot.text()
+    assert events == [], events
+    assert (info["url"], info["pending_update_count"]) == ("", 1), info
