@@ -60,6 +60,7 @@ def serve_forever(
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # webhook POSTs are logged by the seam, URL secrets masked
     # The adapter, not the core, ties the fake to real time: loop time is monotonic, and so is
     # every delivery timer (retry ladder, 60 s answer timeout), which runs on the server's loop.
     # Webhooks are POSTed for real, to plain http on loopback only (setWebhook refuses the rest).
