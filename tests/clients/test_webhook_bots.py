@@ -203,9 +203,8 @@ def test_a_real_webhook_bot_gets_updates_by_post_and_a_wrong_secret_is_retried_o
             figures["post_round_trip"] = events[1]["at"] - events[0]["at"]
 
             # 2. the webhook re-set with another secret: the bot refuses every POST; the fake retries
-            assert (await set_webhook(client, token, url=url, secret_token=WRONG))[
-                "description"
-            ] == "Webhook was set"
+            reply = await set_webhook(client, token, url=url, secret_token=WRONG)
+            assert reply["description"] == "Webhook was set", reply
             second = await push(client, token, "sent while the secret is wrong")
 
             async def three_failures() -> bool:
@@ -230,15 +229,13 @@ def test_a_real_webhook_bot_gets_updates_by_post_and_a_wrong_secret_is_retried_o
             assert "sent while the secret is wrong" not in replies(await server_log(client, token))
 
             # 3. the right secret again: the held update goes out from the queue head and is answered
-            assert (await set_webhook(client, token, url=url, secret_token=RIGHT))[
-                "description"
-            ] == "Webhook was set"
+            reply = await set_webhook(client, token, url=url, secret_token=RIGHT)
+            assert reply["description"] == "Webhook was set", reply
             await wait_until(lambda: answered("sent while the secret is wrong"), within=WITHIN,
                              what=f"{name}: the echo after the secret was fixed\n{bot.text()}")  # fmt: skip
             acks = of(await webhook_log(client, token), second, "ack")
-            assert [(e["attempt"], e["status"]) for e in acks] == [(1, 200)], (
-                acks
-            )  # a fresh delivery, from attempt 1
+            # a fresh delivery: attempt 1 again, from the queue head
+            assert [(e["attempt"], e["status"]) for e in acks] == [(1, 200)], acks
 
     try:
         asyncio.run(main())
