@@ -241,3 +241,21 @@ def test_s12_10_a_proxy_in_the_environment_never_carries_a_post(monkeypatch):
         monkeypatch.delenv("no_proxy", raising=False)
         outcomes, received = against(NO_CONTENT, "http://127.0.0.1:{port}/hook")
     assert outcomes == [Answer(204, "No Content", {}, b"", False)] and len(received) == 1
+
+
+def test_s12_10_a_bounded_log_pages_the_newest_webhook_events_and_counts_the_rest(in_process):
+    """serve keeps the newest N (``--log-entries``) of the events too; seq still counts every one."""
+    endpoint = Endpoint()
+
+    async def scenario(api: Api) -> None:
+        await api.push(message(1), message(2))
+        await api.call("setWebhook", url="http://127.0.0.1:8080/hook")
+        while len(endpoint.finished) < 2:
+            await api.sleep(0.01)
+        await api.sleep(0.01)
+        page = (await api.client.get("/_fake/log", params={"kind": "webhook"})).json()
+        assert ([e["seq"] for e in page["result"]], page["dropped"]) == ([1, 2, 3], 1)
+        page = (await api.client.get("/_fake/log", params={"kind": "webhook", "offset": 3})).json()
+        assert [e["seq"] for e in page["result"]] == [3]
+
+    in_process(scenario, loopback_only=True, deliver=endpoint, log_entries=3)
