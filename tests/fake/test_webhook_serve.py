@@ -9,13 +9,18 @@ serves the delivery events. The seam's tests talk to real sockets on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import struct
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
-from fake_telegram import Answer, Failure, Post
+from fake_telegram import Answer, Failure, FakeTelegram, Post
+from fake_telegram.core import delivery
 from fake_telegram.transports.webhook_http import NOT_CONTACTED, HttpDeliver
 from tests.conftest import TOKEN, Api
 from tests.fake.webhook_endpoint import Endpoint, message
@@ -259,3 +264,82 @@ def test_s12_10_a_bounded_log_pages_the_newest_webhook_events_and_counts_the_res
         assert [e["seq"] for e in page["result"]] == [3]
 
     in_process(scenario, loopback_only=True, deliver=endpoint, log_entries=3)
+
+
+# -- the engine and the seam together, in real time ----------------------------------------
+
+
+@dataclass
+class Hanging:
+    """An endpoint that reads the POST and never answers: when it arrived, when the server hung up."""
+
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    cut: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        self.arrived.set()
+        while await reader.read(1024):  # the body, then nothing until the server closes the connection
+            pass
+        self.cut.set()
+
+
+def run_real_time(scenario: Callable[[FakeTelegram, str, Hanging], Awaitable[None]]) -> None:
+    """A FakeTelegram on the real clock with serve's seam, POSTing to a ``Hanging`` endpoint."""
+
+    async def main() -> None:
+        handle = Hanging()
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        deliver = HttpDeliver()
+        fake = FakeTelegram(clock=time.monotonic, deliver=deliver, loopback_only=True)
+        try:
+            await scenario(fake, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook", handle)
+        finally:
+            await deliver.aclose()
+            server.close()
+
+    asyncio.run(main())
+
+
+def call(fake: FakeTelegram, method: str, **params: str) -> dict[str, Any]:
+    body = "&".join(f"{k}={v}" for k, v in params.items()).encode()
+    exchange = fake.receive(
+        "POST", f"/bot{TOKEN}/{method}", {"content-type": "application/x-www-form-urlencoded"}, body
+    )
+    assert exchange.response is not None
+    return json.loads(exchange.response.body)
+
+
+async def until(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WITHIN
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+def test_s12_10_no_answer_in_time_is_a_read_timeout_and_the_socket_is_closed(monkeypatch):
+    """The engine's timer (60 s, here 0.3 s) cancels the POST; the endpoint sees the server hang up."""
+    monkeypatch.setattr(delivery, "POST_TIMEOUT", 0.3)
+
+    async def scenario(fake: FakeTelegram, url: str, endpoint: Hanging) -> None:
+        fake.push(TOKEN, message(1))
+        assert call(fake, "setWebhook", url=url)["description"] == "Webhook was set"
+        await until(lambda: any(e.event == "fail" for e in fake.log.webhook), "the timeout")
+        fail = next(e for e in fake.log.webhook if e.event == "fail")
+        assert (fail.error, fail.status) == ("Read timeout expired", None)
+        assert call(fake, "getWebhookInfo")["result"]["last_error_message"] == "Read timeout expired"
+        await asyncio.wait_for(endpoint.cut.wait(), WITHIN)
+
+    run_real_time(scenario)
+
+
+def test_s12_10_a_webhook_change_cuts_the_post_in_flight_and_closes_its_socket():
+    async def scenario(fake: FakeTelegram, url: str, endpoint: Hanging) -> None:
+        fake.push(TOKEN, message(1))
+        assert call(fake, "setWebhook", url=url)["description"] == "Webhook was set"
+        await asyncio.wait_for(endpoint.arrived.wait(), WITHIN)  # the cut must close a live connection
+        assert call(fake, "deleteWebhook")["description"] == "Webhook was deleted"
+        await asyncio.wait_for(endpoint.cut.wait(), WITHIN)
+        assert [e.event for e in fake.log.webhook] == ["deliver", "abort"]
+
+    run_real_time(scenario)
