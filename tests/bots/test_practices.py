@@ -86,6 +86,19 @@ def test_drop_pending_loses_what_arrived_while_the_task_was_replaced(framework: 
     assert {n: plain.outcome(n) for n in CHECKS} == dict.fromkeys(CHECKS, "pass")  # without the drop, nothing lost
 
 
+@pytest.mark.parametrize("framework", ["ptb", "aiogram"])
+def test_drop_pending_loses_the_update_sent_during_a_stop_first_restart(framework: str) -> None:
+    """Found by explore on every stop-first preset: the default deploy (an update every 10 s from 5 s, a deploy
+    at 60 s) never sends one at the restart's instant, so its verdict there is PASS."""
+    name = f"practice-drop-pending-restart-{framework}-compose_recreate"
+    _, verdict = _run(name)
+    assert verdict.outcome("lost_updates") == "fail" and verdict.outcome("single_poller") == "pass"
+    assert [v.t for v in verdict.checks["lost_updates"].violations] == [15.0]  # sent with the deploy
+    echo = {"ptb": "ptb_echo", "aiogram": "aiogram_echo"}[framework]
+    _, plain = _run(name, script=str(ROOT / "tests/bots" / echo / "bot.py"))
+    assert {n: plain.outcome(n) for n in CHECKS} == dict.fromkeys(CHECKS, "pass")
+
+
 def test_the_ptb_ladder_gives_up_and_leaves_nobody_polling() -> None:
     trace, verdict = _run("practice-retry-ladder-ptb-docker_always")
     said = [o["text"] for o in trace.of("output") if o["instance"] == "bot.v1"]
