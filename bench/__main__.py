@@ -1,7 +1,7 @@
 """``python -m bench``: every measurement of issue 6, each in its own process on one core.
 
 Prints a report with the targets next to the figures (the README quotes it). Options:
-``--cases a,b`` (default all: reference, bare, bare_simbot_fake, looptime, explore, scale,
+``--cases a,b`` (default all: reference, bare, bare_simbot_fake, looptime, explore, scale, cluster (not pinned),
 realtime; the optional ``soak`` runs only when named: 100k requests to ``fake-telegram serve``),
 ``--cpu N`` (the core to pin to, default 0), ``--quick`` (tiny sizes: checks that the
 benchmark runs, not how fast), ``--json FILE`` (the raw figures).
@@ -166,14 +166,39 @@ def report(r: dict[str, Any]) -> str:
             + f" [target ≤ 1.05: {_met(max(sc['ratio'][n] for n in ('counted', 'random')) <= 1.05)} for counted/random]")  # fmt: skip
     if "race" in r:
         ra = r["race"]
-        lines.append(f"10. runs to find tests/sim/race.py's race ({ra['searches']} searches): "
-                     + ", ".join(f"{s} median {ra[s]['median_runs']}, mean {ra[s]['mean_runs']:.2f}, max {ra[s]['max_runs']}"
-                                 f" ({ra[s]['found']} found)" for s in ("random", "pct")) + f"; {ra['others']}")  # fmt: skip
+        lines.append(f"10. runs to find tests/sim/race.py's race ({ra['searches']} searches of ≤ 100 runs): simbot "
+                     + _searches(ra, ("random", "pct")))
+        pe = ra["peers"]
+        if "skipped" in pe:
+            lines.append(f"    simloom and simloop: not measured ({pe['skipped']})")
+        else:
+            lines.append(f"    simloom {pe['simloom']} " + _searches(pe, ("simloom_random", "simloom_pct", "simloom_pct_auto"))
+                         + f"; simloop {pe['simloop']} " + _searches(pe, ("simloop_random", "simloop_pct"))
+                         + f" (Python {pe['python']})")
+            mine, theirs = ra["pct"]["median_runs"], pe["simloom_pct_auto"]["median_runs"]
+            lines.append(f"    simbot pct ≤ simloom PCT (its measured horizon, pct:auto)? median {mine} vs {theirs} "
+                         f"[target: {_met(mine is not None and (theirs is None or mine <= theirs))}]")  # fmt: skip
+    if "cluster" in r:
+        c = r["cluster"]
+        lines.append(f"11. explore on a Dask LocalCluster ({c['cores']} cores, load {c['load']:.1f} at the start): "
+                     f"{c['per_second']['1']:.1f} examples/s with 1 worker, {c['per_second']['2']:.1f} with 2: "
+                     f"{c['speedup']:.2f}× [target ≥ 1.8: {_met(c['speedup'] >= 1.8)}]")  # fmt: skip
     if "soak" in r:
         from .soak import report as soak_report
 
         lines.append("7. " + soak_report(r["soak"]))
     return "\n".join(lines)
+
+
+def _searches(figures: dict[str, Any], names: tuple[str, ...]) -> str:
+    def one(name: str) -> str:
+        f = figures[name]
+        label = name.split("_", 1)[1] if "_" in name else name
+        if not f["found"]:
+            return f"{label} found in none"
+        return f"{label} median {f['median_runs']}, mean {f['mean_runs']:.2f}, max {f['max_runs']} ({f['found']} found)"
+
+    return ", ".join(one(n) for n in names)
 
 
 def _met(ok: bool) -> str:

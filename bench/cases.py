@@ -220,8 +220,8 @@ def schedule(quick: bool = False) -> dict[str, Any]:
 
 def race(quick: bool = False) -> dict[str, Any]:
     """Runs to find tests/sim/race.py's check-then-act race (FIFO never does): ``schedule.search`` from
-    search seeds 0..N-1 with random and pct (pct's first run is the FIFO count). simloom's PCT and
-    simloop on the same program are not measured here yet: said in the output, not guessed."""
+    search seeds 0, 1000, … with random and pct (pct's first run is the FIFO count); then simloom and
+    simloop on the same program with their own searches (bench/peers.py, under Python 3.12)."""
     import dataclasses
 
     from simbot.scenario import Bot, Scenario, Updates, simulate
@@ -246,15 +246,78 @@ def race(quick: bool = False) -> dict[str, Any]:
         hits = [r for r in runs if r is not None]
         figures[strategy] = {"found": len(hits), "median_runs": statistics.median(hits) if hits else None,
                              "mean_runs": statistics.mean(hits) if hits else None, "max_runs": max(hits, default=None)}  # fmt: skip
-    figures["others"] = "simloom (PCT) and simloop: not measured (not installed by this bench yet)"
+    figures["peers"] = peers(searches)
     return figures
 
 
+PEERS = ("simloom==0.5.0", "simloop==0.2.2")  # the versions measured for the README
+PEERS_DIR = BENCH_DEPS / "py312"
+
+
+def python312() -> str | None:
+    """A python3.12 that runs: on PATH (a pyenv shim may refuse), else one pyenv installed."""
+    import shutil
+
+    found = [shutil.which("python3.12"), *map(str, sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12")))]
+    for python in filter(None, found):
+        if subprocess.run([python, "-c", "pass"], capture_output=True).returncode == 0:
+            return python
+    return None
+
+
+def peers(searches: int) -> dict[str, Any]:
+    """bench/peers.py under python3.12 (the peers need >= 3.12), installing them into .bench-deps/py312
+    first; ``{"skipped": why}`` when there is no python3.12 or the install fails: said, not guessed."""
+    python = python312()
+    if python is None:
+        return {"skipped": "no working python3.12 (on PATH or under ~/.pyenv; simloom and simloop need Python >= 3.12)"}
+    if not all((PEERS_DIR / name.split("==")[0]).is_dir() for name in PEERS):
+        done = subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+                               "--target", str(PEERS_DIR), *PEERS], capture_output=True, text=True)  # fmt: skip
+        if done.returncode != 0:
+            return {"skipped": f"could not install {', '.join(PEERS)}: {done.stderr.strip()[-300:]}"}
+    done = subprocess.run([python, str(ROOT / "bench" / "peers.py"), "--searches", str(searches)], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(PEERS_DIR)}, timeout=1800)  # fmt: skip
+    if done.returncode != 0:
+        return {"skipped": f"bench/peers.py failed (exit {done.returncode}): {done.stderr.strip()[-300:]}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def cluster(quick: bool = False) -> dict[str, Any]:
+    """Exploration throughput on a Dask LocalCluster of 1 and of 2 workers (not pinned: it needs the cores).
+
+    ``simbot explore --policy lease --platform render_worker`` finds nothing, so every example runs. Each
+    width runs a small and a large N; examples per second is (large - small) / (its time - the small
+    one's), so the cluster's start-up and the imports in each worker's child process cancel out."""
+    small, large = (20, 60) if quick else (40, 400)
+    command = [str(ROOT / ".venv" / "bin" / "simbot"), "explore", "--policy", "lease", "--platform", "render_worker",
+               "--seed", "0"]  # fmt: skip
+    seconds: dict[int, dict[int, float]] = {}
+    for workers in (1, 2, 1, 2):  # alternating, so a change in machine load hits both
+        for n in (small, large):
+            with tempfile.TemporaryDirectory() as out:
+                start = time.perf_counter()
+                done = subprocess.run([*command, "--examples", str(n), "--cluster", f"local:{workers}", "--out", out],
+                                      capture_output=True, text=True, timeout=1800, cwd=ROOT)  # fmt: skip
+                took = time.perf_counter() - start
+            if done.returncode != 0:
+                raise RuntimeError(f"simbot explore --cluster local:{workers}: exit {done.returncode}: {done.stderr[-400:]}")
+            best = seconds.setdefault(workers, {})
+            best[n] = min(best.get(n, float("inf")), took)  # the least disturbed of the two rounds
+    rate = {w: (large - small) / (t[large] - t[small]) for w, t in seconds.items()}
+    return {"examples": [small, large], "seconds": {str(w): {str(n): v for n, v in t.items()} for w, t in seconds.items()},
+            "per_second": {str(w): r for w, r in rate.items()}, "speedup": rate[2] / rate[1],
+            "cores": os.cpu_count(), "load": os.getloadavg()[0]}  # fmt: skip
+
+
 CASES: dict[str, Callable[[bool], dict[str, Any]]] = {
-    "program": program, "schedule": schedule, "race": race,
+    "program": program, "schedule": schedule, "race": race, "cluster": cluster,
     "reference": reference, "bare": bare, "bare_simbot_fake": bare_simbot_fake, "looptime": looptime, "explore": explore, "scale": scale,
     "realtime": realtime,
 }  # fmt: skip
+
+
+UNPINNED = ("cluster",)  # cases that measure more than one core
 
 
 def _size(quick: bool, batches: int, per_batch: int) -> dict[str, int]:
@@ -276,7 +339,7 @@ def main(argv: list[str]) -> int:
     if name not in CASES:
         print(f"bench.cases: unknown case {name!r}; expected one of: {', '.join(CASES)}", file=sys.stderr)
         return 2
-    if hasattr(os, "sched_setaffinity") and os.environ.get("BENCH_CPU"):
+    if hasattr(os, "sched_setaffinity") and os.environ.get("BENCH_CPU") and name not in UNPINNED:
         os.sched_setaffinity(0, {int(os.environ["BENCH_CPU"])})
     print(json.dumps(CASES[name](quick)))
     return 0

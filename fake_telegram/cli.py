@@ -10,6 +10,7 @@ import time
 from .core import FakeTelegram
 from .transports.asgi import asgi_app
 from .transports.timeouts import BODY_TIMEOUT, HEADER_TIMEOUT, timed_protocol
+from .transports.webhook_http import HttpDeliver
 
 SHUTDOWN_GRACE = 1  # seconds uvicorn waits for open requests (long polls) on shutdown
 LOG_ENTRIES = 10_000  # a long-running server keeps the newest requests, not every one for ever
@@ -59,10 +60,14 @@ def serve_forever(
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
-    # The adapter, not the core, ties the fake to real time: loop time is monotonic.
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # webhook POSTs are logged by the seam, URL secrets masked
+    # The adapter, not the core, ties the fake to real time: loop time is monotonic, and so is
+    # every delivery timer (retry ladder, 60 s answer timeout), which runs on the server's loop.
+    # Webhooks are POSTed for real, to plain http on loopback only (setWebhook refuses the rest).
     fake = FakeTelegram(
-        clock=time.monotonic, seed=seed, epoch=time.time() - time.monotonic(), tokens=tokens, log_entries=log_entries
-    )
+        clock=time.monotonic, seed=seed, epoch=time.time() - time.monotonic(), tokens=tokens, log_entries=log_entries,
+        deliver=HttpDeliver(), loopback_only=True,
+    )  # fmt: skip
     print(f"fake Telegram Bot API on http://{host}:{port}/bot<token>/<method>", flush=True)
     # A pending long poll is an open request: without a bound, uvicorn's graceful shutdown
     # would wait for it (up to 50 s) before exiting on SIGTERM or Ctrl-C.

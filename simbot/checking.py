@@ -9,6 +9,7 @@ timeline and verdict. Exit 0 when every platform's verdict is PASS, 1 when any i
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -112,12 +113,12 @@ def platforms_from(text: str | None) -> list[str]:
     return chosen
 
 
-def run_platform(bot: Bot, platform: str, seed: int) -> PlatformRun:
-    """The default deploy scenario of ``bot`` on ``platform``, judged."""
+def run_platform(bot: Bot, platform: str, seed: int, services: tuple[str, ...] = ()) -> PlatformRun:
+    """The default deploy scenario of ``bot`` on ``platform`` (with the shared ``services``), judged."""
     from .matrix import deploy_scenario
     from .scenario.run import build, foreign_tokens
 
-    run = PlatformRun(platform, deploy_scenario(bot, platform, seed))
+    run = PlatformRun(platform, dataclasses.replace(deploy_scenario(bot, platform, seed), services=services))
     sim = build(run.scenario)  # NotImplementedError (a target this simbot cannot run) is the caller's
     try:
         run.trace = sim.run()
@@ -144,7 +145,7 @@ def _stdout_to(stream: TextIO) -> Iterator[None]:
 
 def command(target: str | None, *, module: str | None = None, policy: str | None = None, platforms: str | None = None,
             env: Sequence[str] = (), seed: int = 0, as_json: bool = False, html: str | None = None,
-            out: TextIO | None = None, err: TextIO | None = None) -> int:  # fmt: skip
+            out: TextIO | None = None, err: TextIO | None = None, redis: bool = False) -> int:  # fmt: skip
     """``simbot check``: exit 0 when every platform's verdict is PASS, 1 when any is not, 2 for bad input."""
     out, err = out or sys.stdout, err or sys.stderr
     shown = f"-m {module}" if module is not None else f"--policy {policy}" if policy is not None else str(target)
@@ -154,6 +155,7 @@ def command(target: str | None, *, module: str | None = None, policy: str | None
         if isinstance(seed, bool) or not 0 <= seed < 2**63:
             raise BadInput("--seed", f"a non-negative 64-bit integer, got {seed}")
         folder = _html_folder(html)
+        services = _services(redis)
     except BadInput as exc:
         print(f"simbot check: {exc.argument}: {exc.problem}", file=err)
         return 2
@@ -169,7 +171,7 @@ def command(target: str | None, *, module: str | None = None, policy: str | None
             print(f"simbot check: [{i + 1}/{len(chosen)}] {platform}", file=err, flush=True)
         try:
             with _stdout_to(err if as_json else out):
-                run = run_platform(bot, platform, seed)
+                run = run_platform(bot, platform, seed, services)
         except NotImplementedError as exc:
             print(f"simbot check: {shown}: this simbot cannot run this kind of target yet ({exc})", file=err)
             return 2
@@ -184,10 +186,23 @@ def command(target: str | None, *, module: str | None = None, policy: str | None
     if as_json:
         report = {"target": shown, "seed": seed, "env": sorted(bot.env), "passed": all(r.status == PASS for r in runs),
                   "platforms": {r.platform: r.to_json() for r in runs}}  # fmt: skip
+        if services:
+            report["services"] = list(services)  # the run had them: its verdicts are those of a bot with a Redis
         print(json.dumps(report, indent=2, sort_keys=True), file=out)
     else:
-        print(_summary(shown, seed, runs), file=out)
+        print(_summary(shown, seed, runs, services), file=out)
     return 0 if all(r.status == PASS for r in runs) else 1
+
+
+def _services(redis: bool) -> tuple[str, ...]:
+    """``--redis``: the simulated Redis needs fakeredis (``pip install 'simbot[redis]'``)."""
+    if not redis:
+        return ()
+    try:
+        from .sim import redis_service  # noqa: F401
+    except ImportError as exc:
+        raise BadInput("--redis", f"the simulated Redis needs fakeredis: pip install 'simbot[redis]' ({exc})") from None
+    return ("redis",)
 
 
 def _hung_before_anything(run: PlatformRun) -> bool:
@@ -253,8 +268,9 @@ def _print_run(run: PlatformRun, out: TextIO) -> None:
     print(file=out)
 
 
-def _summary(shown: str, seed: int, runs: list[PlatformRun]) -> str:
-    lines = [f"simbot check {shown} (seed {seed}): start at 0 s, a deploy at 60 s, an update every 10 s"]
+def _summary(shown: str, seed: int, runs: list[PlatformRun], services: tuple[str, ...] = ()) -> str:
+    shared = ", a shared Redis at redis:6379" if "redis" in services else ""
+    lines = [f"simbot check {shown} (seed {seed}): start at 0 s, a deploy at 60 s, an update every 10 s{shared}"]
     width = max(len(r.platform) for r in runs)
     for r in runs:
         failed = [] if r.verdict is None else [f"{n} {r.verdict.outcome(n)}" for n in CHECKS

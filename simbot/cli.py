@@ -25,7 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--html", metavar="OUT", help="also write the timeline and verdict as a self-contained HTML page")
     matrix = commands.add_parser("matrix", help="start-up policies × platform presets, one deploy each: the README's table; "
                                  "exit 1 when a cell cannot be trusted (ERROR, INCONCLUSIVE, cut short)")  # fmt: skip
-    matrix.add_argument("--policies", metavar="A,B", help="comma-separated policies (default: all four)")
+    matrix.add_argument("--framework", metavar="ptb|aiogram|both",
+                        help="a table per framework: its plain bot, the practices of docs/practices.md and simbot's "
+                             "policies (default: simbot's four python-telegram-bot policies)")
+    matrix.add_argument("--policies", metavar="A,B", help="comma-separated policies, or with --framework the columns "
+                        "(default: all)")
     matrix.add_argument("--platforms", metavar="X,Y", help="comma-separated platform presets (default: all)")
     matrix.add_argument("--format", choices=("md", "csv", "json"), default="md", help="output format (default: md)")
     matrix.add_argument("--seed", type=int, default=1, help="scenario seed (default: 1)")
@@ -56,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
                          help="where the counterexample's scenario file goes (default: counterexamples/)")
     explore.add_argument("--faults", metavar="A,B", help=_fault_help())
     explore.add_argument("--schedules", default="pct", metavar="fifo|random|pct", help=_schedules_help())
+    explore.add_argument("--redis", action="store_true", help="a shared Redis on the run's network for the bot "
+                         "(REDIS_URL=redis://redis:6379/0), as simbot check --redis")  # fmt: skip
     replay = commands.add_parser("replay", help="rerun a scenario file: verdict and timeline; exit 1 if it differs from [expect]")
     replay.add_argument("file", help="a scenario file (TOML)")
     replay.add_argument("--json", action="store_true", help="print the verdict as JSON instead of text")
@@ -73,17 +79,18 @@ def main(argv: list[str] | None = None) -> int:
         from .checking import command as check
 
         return check(args.target, module=args.module, policy=args.policy, platforms=args.platform, env=args.env,
-                     seed=args.seed, as_json=args.json, html=args.html)  # fmt: skip
+                     seed=args.seed, as_json=args.json, html=args.html, redis=args.redis)  # fmt: skip
     if args.command == "demo":
         return _demo(args.seed, args.trace, args.html)
     if args.command == "matrix":
-        return _matrix(args.policies, args.platforms, args.format, args.seed, args.progress, args.bot, args.env)
+        return _matrix(args.policies, args.platforms, args.format, args.seed, args.progress, args.bot, args.env,
+                       args.framework)
     if args.command == "explore":
         from .explore.command import command
 
         return command(args.policy, args.platform, examples=args.examples, seed=args.seed, budget=args.budget_seconds,
                        jobs=args.jobs, out=args.out, faults=args.faults, target=args.bot, env=args.env,
-                       schedules=args.schedules, cluster=args.cluster)  # fmt: skip
+                       schedules=args.schedules, cluster=args.cluster, redis=args.redis)  # fmt: skip
     if args.command == "replay" and args.schedules_upto is not None:
         from .explore.systematic import command as every_schedule
 
@@ -126,6 +133,9 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                        help="set in each process's environment (repeatable); " + TOKEN_HELP)
     check.add_argument("--seed", type=int, default=0, help="scenario seed (default: 0)")
+    check.add_argument("--redis", action="store_true", help="a shared Redis on the run's network at redis:6379 "
+                       "(REDIS_URL=redis://redis:6379/0 in each process's environment; localhost stays each "
+                       "machine's own); needs simbot[redis]")  # fmt: skip
     check.add_argument("--json", action="store_true", help="print one JSON object on stdout and nothing else")
     check.add_argument("--html", metavar="DIR", help="also write one page per platform: DIR/PRESET.html")
 
@@ -213,7 +223,8 @@ def _replay(file: str, as_json: bool, trace_file: str | None, html_file: str | N
 
 
 def _matrix(policies: str | None, platforms: str | None, fmt: str, seed: int, progress: bool,
-            targets: tuple[str, ...] | list[str] = (), env: tuple[str, ...] | list[str] = ()) -> int:  # fmt: skip
+            targets: tuple[str, ...] | list[str] = (), env: tuple[str, ...] | list[str] = (),
+            framework: str | None = None) -> int:  # fmt: skip
     """Exit 2 for an unknown policy, platform or bot (the message names the argument and what was expected)."""
     import contextlib
 
@@ -234,7 +245,7 @@ def _matrix(policies: str | None, platforms: str | None, fmt: str, seed: int, pr
         with contextlib.redirect_stdout(sys.stderr):  # a bot's own prints never mix into the table
             table = matrix.rows(None if policies is None else policies.split(","),
                                 None if platforms is None else platforms.split(","), seed, report if progress else None,
-                                bots)  # fmt: skip
+                                bots, framework)  # fmt: skip
     except matrix.SelectionError as exc:
         print(f"simbot matrix: --{exc.parameter}: {exc.problem}", file=sys.stderr)
         return 2
@@ -244,7 +255,8 @@ def _matrix(policies: str | None, platforms: str | None, fmt: str, seed: int, pr
     print(matrix.render(table, fmt), end="")
     untrusted = [r for r in table if r["status"] in ("error", "inconclusive") or r["status"].endswith("(cut short)")]
     for r in untrusted:
-        print(f"simbot matrix: {r['policy']} on {r['platform']}: {r['status'].upper()}, not a verdict on its start-up",
+        where = f"{r['framework']} {r['policy']}" if framework is not None else r["policy"]
+        print(f"simbot matrix: {where} on {r['platform']}: {r['status'].upper()}, not a verdict on its start-up",
               file=sys.stderr)  # fmt: skip
     return 1 if untrusted else 0  # a table with a cell that cannot be trusted is no all-clear
 

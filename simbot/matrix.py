@@ -1,11 +1,12 @@
-"""Policies × presets: one deploy each, judged (the README's table).
+"""Start-ups × presets, per framework: one deploy each, judged (the README's tables).
 
-    simbot matrix [--policies a,b] [--platforms x,y] [--format md|csv|json] [--seed N]
-    python -m simbot.matrix > table.md          (the README's table: every policy, every preset)
+    simbot matrix [--framework ptb|aiogram|both] [--policies a,b] [--platforms x,y] [--format md|csv|json]
+    python -m simbot.matrix > tables.md          (the README's tables: both frameworks, every preset)
 
-``rows`` runs the selected cells into plain rows (one per platform and policy, platform
-first); ``markdown``, ``csv_text`` and ``json_text`` render the same rows, so the three
-formats always agree.
+A framework's columns are its plain bot (``naive``), the practices users ship (the example bots
+of docs/examples/practices, run as written) and simbot's own policies. ``rows`` runs the
+selected cells into plain rows (framework, then platform, then column); ``markdown``,
+``csv_text`` and ``json_text`` render the same rows, so the three formats always agree.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from .check import CHECKS, Verdict, judge
@@ -21,10 +23,20 @@ from .platforms import PRESETS, Platform
 from .scenario import Bot, Event, Scenario, Updates, simulate
 
 POLICY_NAMES = ("naive", "exit-on-conflict", "delay-probe-backoff", "lease")
+FRAMEWORKS = {"ptb": "python-telegram-bot 22", "aiogram": "aiogram 3"}
+FRAMEWORK_CHOICES = (*FRAMEWORKS, "both")
+# docs/practices.md: what users add to their start-up, one example bot per framework (docs/examples/practices/P/)
+PRACTICES = ("startup_delay", "drop_pending", "retry_ladder", "exit_on_conflict", "host_lock", "redis_lock", "redis_owner")
+NEEDS_REDIS = ("redis_lock", "redis_owner")  # run with the simulation's shared Redis (REDIS_URL=redis://redis:6379/0)
+PRACTICE_DIR = Path(__file__).resolve().parent.parent / "docs" / "examples" / "practices"
+# simbot.startup's policies per framework, (column, policy name): the incident's fix, and the lease
+# (exit-on-conflict is the practice's column here, as users write it)
+SHIPPED = {"ptb": (("delay-probe-backoff", "delay-probe-backoff"), ("lease", "lease")),
+           "aiogram": (("lease", "aiogram-lease"),)}  # fmt: skip
 FORMATS = ("md", "csv", "json")
 # one row: the cell, each checker's outcome, then the numbers
-COLUMNS = ("policy", "platform", "status", *CHECKS, "downtime_s", "conflicts_409", "updates_lost", "updates_duplicated",
-           "overlap_s")  # fmt: skip
+COLUMNS = ("framework", "policy", "platform", "status", *CHECKS, "downtime_s", "conflicts_409", "updates_lost",
+           "updates_duplicated", "overlap_s")  # fmt: skip
 SETTLE = 150.0  # seconds the run goes on after the last deploy's stop could have been killed
 
 
@@ -33,18 +45,18 @@ def settled_horizon(platform: Platform, last_event: float) -> float:
     return last_event + platform.startup_window() + platform.grace + SETTLE
 
 
-def deploy_scenario(bot: Bot, platform: str, seed: int = 1) -> Scenario:
+def deploy_scenario(bot: Bot, platform: str, seed: int = 1, services: tuple[str, ...] = ()) -> Scenario:
     """Start at 0 s, deploy at 60 s, an update every 10 s, until the rollout has long settled."""
     horizon = settled_horizon(PRESETS[platform], 60.0)
     pushes = tuple(float(t) for t in range(5, int(horizon) - 60, 10))  # none in the last minute
-    return Scenario(seed=seed, horizon=horizon, platform=platform, bot=bot,
+    return Scenario(seed=seed, horizon=horizon, platform=platform, bot=bot, services=services,
                     events=(Event(0.0, "start"), Event(60.0, "deploy")), updates=Updates(at=pushes))  # fmt: skip
 
 
-def deploy(policy: str | Bot, platform: str, seed: int = 1) -> Verdict:
+def deploy(policy: str | Bot, platform: str, seed: int = 1, services: tuple[str, ...] = ()) -> Verdict:
     """``deploy_scenario`` of a policy (by name) or any bot, judged."""
     bot = Bot(policy=policy) if isinstance(policy, str) else policy
-    return judge(simulate(deploy_scenario(bot, platform, seed)))
+    return judge(simulate(deploy_scenario(bot, platform, seed, services)))
 
 
 class SelectionError(ValueError):
@@ -61,6 +73,34 @@ def select(policies: Iterable[str] | None = None, platforms: Iterable[str] | Non
     return (_checked("policies", policies, POLICY_NAMES), _checked("platforms", platforms, tuple(sorted(PRESETS))))
 
 
+def framework_columns(framework: str) -> list[tuple[str, str | Bot]]:
+    """A framework's columns, ``(label, policy name or Bot)``: its plain bot, the practices, simbot's policies.
+
+    The practices are the example bots in a checkout of simbot (docs/examples/practices); aiogram's
+    lease is in the table only where simbot.startup has it."""
+    from .startup import POLICIES
+
+    if framework not in FRAMEWORKS:
+        raise SelectionError("framework", f"expected one of {', '.join(FRAMEWORK_CHOICES)}, got {framework!r}")
+    naive: str | Bot = "naive" if framework == "ptb" else Bot(entry="simbot.drivers.aiogram:naive")
+    columns: list[tuple[str, str | Bot]] = [("naive", naive)]
+    for practice in PRACTICES:
+        script = PRACTICE_DIR / practice / f"{framework}_bot.py"
+        if not script.is_file():
+            raise SelectionError("framework", f"the practice bots live in a checkout of simbot; {script} is missing")
+        columns.append((practice, Bot(script=str(script))))
+    columns += [(label, name) for label, name in SHIPPED[framework] if name in POLICIES]
+    return columns
+
+
+def frameworks_from(framework: str | None) -> list[str]:
+    if framework is None:
+        return []
+    if framework not in FRAMEWORK_CHOICES:
+        raise SelectionError("framework", f"expected one of {', '.join(FRAMEWORK_CHOICES)}, got {framework!r}")
+    return list(FRAMEWORKS) if framework == "both" else [framework]
+
+
 def _checked(parameter: str, names: Iterable[str] | None, allowed: Sequence[str]) -> list[str]:
     if names is None:
         return list(allowed)
@@ -74,9 +114,10 @@ def _checked(parameter: str, names: Iterable[str] | None, allowed: Sequence[str]
     return chosen
 
 
-def row(policy: str, platform: str, v: Verdict) -> dict[str, Any]:
+def row(policy: str, platform: str, v: Verdict, framework: str = "ptb") -> dict[str, Any]:
     u = v.metrics["updates"]
     return {
+        "framework": framework,
         "policy": policy,
         "platform": platform,
         "status": v.status.lower() + (" (cut short)" if v.cut is not None else ""),
@@ -92,24 +133,43 @@ def row(policy: str, platform: str, v: Verdict) -> dict[str, Any]:
 def rows(
     policies: Iterable[str] | None = None, platforms: Iterable[str] | None = None, seed: int = 1,
     progress: Callable[[int, int, str, str], object] | None = None, bots: Sequence[tuple[str, Bot]] = (),
+    framework: str | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Every selected cell, platform by platform; ``progress(done, total, policy, platform)`` before each.
+    """Every selected cell, platform by platform; ``progress(done, total, column, platform)`` before each.
 
+    Without ``framework``: simbot's four python-telegram-bot policies (``policies`` picks among them).
+    With one (``ptb``, ``aiogram`` or ``both``): each framework's columns (``framework_columns``), and
+    ``policies`` picks columns by label; a label only one framework has is used where it exists.
     ``bots`` are columns of their own after the policies, ``(label, Bot)``: your bot beside the policies
     (``--bot``); with bots and no ``policies`` given, the bots alone."""
-    if bots and policies is None:
+    tables: list[tuple[str, list[tuple[str, str | Bot]]]] = []
+    if framework is not None:
+        chosen_platforms = select(None, platforms)[1]
+        for name in frameworks_from(framework):
+            tables.append((name, framework_columns(name)))
+        if policies is not None:
+            every = [label for _, columns in tables for label, _ in columns]
+            wanted = _checked("policies", policies, tuple(dict.fromkeys(every)))
+            tables = [(name, sorted((c for c in columns if c[0] in wanted), key=lambda c: wanted.index(c[0])))
+                      for name, columns in tables]  # fmt: skip
+        if bots:
+            raise SelectionError("framework", "a --bot is judged on its own framework already; leave out --framework")
+    elif bots and policies is None:
         chosen_platforms = select(POLICY_NAMES, platforms)[1]
-        columns: list[tuple[str, str | Bot]] = []
     else:
         chosen_policies, chosen_platforms = select(policies, platforms)
-        columns = [(p, p) for p in chosen_policies]
-    columns += [(label, bot) for label, bot in bots]
-    cells = [(label, what, platform) for platform in chosen_platforms for label, what in columns]
+        tables.append(("ptb", [(p, p) for p in chosen_policies]))
+    if framework is None:
+        tables.append(("", list(bots)))  # your bot's framework is its own: no label
+    cells = [(name, label, what, platform) for platform in chosen_platforms
+             for name, columns in tables for label, what in columns]  # fmt: skip
+    cells.sort(key=lambda c: list(FRAMEWORKS).index(c[0]) if framework is not None else 0)  # stable: a table each
     out = []
-    for i, (label, what, platform) in enumerate(cells):
+    for i, (name, label, what, platform) in enumerate(cells):
         if progress is not None:
-            progress(i, len(cells), label, platform)
-        out.append(row(label, platform, deploy(what, platform, seed)))
+            progress(i, len(cells), label if framework is None else f"{name} {label}", platform)
+        services = ("redis",) if framework is not None and label in NEEDS_REDIS else ()
+        out.append(row(label, platform, deploy(what, platform, seed, services), name))
     return out
 
 
@@ -126,15 +186,43 @@ def cell(r: dict[str, Any]) -> str:
     return f"{pollers} / {live} / {updates} / {r['downtime_s']:.0f}s, {r['conflicts_409']}×409"
 
 
+SHORT = {"single_poller": "sp", "liveness": "live", "lost_updates": "lost", "duplicates": "dup"}
+LEGEND = ("PASS or **FAIL** with the checks that failed (sp: two pollers at once; live: not exactly one poller once the deploy settled; "
+          "lost N, dup N: updates), then 409s and seconds without a poller.")  # fmt: skip
+
+
+def short_cell(r: dict[str, Any]) -> str:
+    """``cell`` for a wide table: the status first, the failed checks, the 409s and the downtime."""
+    if r["status"] == "error" or r["status"].endswith("(cut short)"):
+        return cell(r)
+    if r["status"] != "fail":
+        return f"{r['status'].upper()}, {r['conflicts_409']}×409, {r['downtime_s']:.0f}s"
+    counts = {"lost_updates": r["updates_lost"], "duplicates": r["updates_duplicated"]}
+    failed = [SHORT[c] + (f" {counts[c]}" if c in counts else "") for c in CHECKS if r[c] != "pass"]
+    return f"**FAIL** {'+'.join(failed)}, {r['conflicts_409']}×409, {r['downtime_s']:.0f}s"
+
+
 def markdown(table: list[dict[str, Any]] | None = None) -> str:
-    """One line per platform, one column per policy (both in the rows' order); default: the whole matrix."""
-    table = rows() if table is None else table
+    """One line per platform, one column per policy (both in the rows' order); default: both frameworks' tables.
+
+    Rows of one framework alone give one table of ``cell``s, as the first matrix did; rows of
+    both give a headed table each, with ``short_cell``s and the legend."""
+    table = rows(framework="both") if table is None else table
+    frameworks = list(dict.fromkeys(r["framework"] for r in table if r["framework"]))
+    if frameworks in ([], ["ptb"]) and not any(r["policy"] in PRACTICES for r in table):
+        return _table(table, cell)  # simbot's policies (and your bots): the first matrix, as it was
+    parts = [f"### {FRAMEWORKS[f]}\n\n" + _table([r for r in table if r["framework"] == f], short_cell)
+             for f in frameworks]  # fmt: skip
+    return "\n".join(parts) + "\n" + LEGEND + "\n"
+
+
+def _table(table: list[dict[str, Any]], show: Callable[[dict[str, Any]], str]) -> str:
     policies = list(dict.fromkeys(r["policy"] for r in table))
     platforms = list(dict.fromkeys(r["platform"] for r in table))
     by_cell = {(r["platform"], r["policy"]): r for r in table}
     lines = ["| preset | " + " | ".join(policies) + " |", "|---" * (len(policies) + 1) + "|"]
     for platform in platforms:
-        lines.append(f"| {platform} | " + " | ".join(cell(by_cell[platform, p]) for p in policies) + " |")
+        lines.append(f"| {platform} | " + " | ".join(show(by_cell[platform, p]) for p in policies) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -134,7 +134,7 @@ def test_the_default_is_every_preset_and_a_failing_simulation_is_an_error(capsys
 
     ran: list[str] = []
 
-    def broken(bot: object, platform: str, seed: int) -> checking.PlatformRun:
+    def broken(bot: object, platform: str, seed: int, services: tuple[str, ...] = ()) -> checking.PlatformRun:
         ran.append(platform)
         return checking.PlatformRun(platform, deploy_scenario(bot, platform, seed), failure="RuntimeError: boom")  # type: ignore[arg-type]
 
@@ -291,3 +291,15 @@ def test_an_html_folder_that_cannot_be_made_is_bad_input_naming_it(capsys, tmp_p
     code, out, err = check(capsys, NAIVE, "--platform", "k8s_recreate", "--html", str(tmp_path / "a-file" / "pages"))
     assert (code, out) == (2, "")
     assert err.strip() == f"simbot check: --html: a folder that can be created; {tmp_path / 'a-file' / 'pages'}: Not a directory"
+
+
+def test_dash_dash_redis_gives_every_process_a_shared_redis_unless_env_points_elsewhere(capsys):
+    lock_bot = str(Path(__file__).parent.parent / "docs/examples/practices/redis_lock/ptb_bot.py")
+    code, out, _ = check(capsys, lock_bot, "--platform", "k8s_recreate", "--redis")
+    assert code == 0 and "a shared Redis at redis:6379" in out and "== k8s_recreate: PASS" in out
+    code, out, _ = check(capsys, lock_bot, "--platform", "k8s_recreate", "--redis", "--json")
+    assert code == 0 and json.loads(out)["services"] == ["redis"]
+    code, out, _ = check(capsys, lock_bot, "--platform", "k8s_recreate")  # no Redis: its default localhost, refused
+    assert code == 1 and "== k8s_recreate: ERROR" in out and "Connect call failed ('localhost', 6379)" in out
+    code, out, _ = check(capsys, lock_bot, "--platform", "k8s_recreate", "--redis", "--env", "REDIS_URL=redis://db:6379/0")
+    assert code == 1 and "connection to db:6379" in out  # the user's --env wins; db is no host of the run

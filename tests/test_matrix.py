@@ -105,7 +105,7 @@ def test_a_cell_that_cannot_be_trusted_shows_its_status_not_figures(outputs: dic
 
 
 def test_status_is_a_column_of_csv_and_json(outputs: dict[str, str]):
-    assert outputs["csv"].splitlines()[0].startswith("policy,platform,status,")
+    assert outputs["csv"].splitlines()[0].startswith("framework,policy,platform,status,")
 
 
 def test_a_bot_target_is_a_column_of_its_own_or_beside_the_policies(capsys):
@@ -141,3 +141,80 @@ def test_a_cell_that_cannot_be_trusted_makes_the_matrix_exit_1_and_says_which(ca
     assert "**ERROR**: the bot never worked" in captured.out  # the table is still printed
     assert f"simbot matrix: {bot} on k8s_recreate: ERROR, not a verdict on its start-up" in captured.err
     assert "naive on" not in captured.err
+
+
+# -- --framework: a table per framework -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def both() -> dict[str, str]:
+    selection = ["--framework", "both", "--policies", "naive,startup_delay,delay-probe-backoff",
+                 "--platforms", "k8s_rolling_1"]  # fmt: skip
+    out = {}
+    for fmt in ("md", "json"):
+        with pytest.MonkeyPatch.context() as mp:
+            buffer = io.StringIO()
+            mp.setattr("sys.stdout", buffer)
+            assert main(["matrix", *selection, "--format", fmt]) == 0
+        out[fmt] = buffer.getvalue()
+    return out
+
+
+def test_both_frameworks_run_their_own_bots_in_the_chosen_columns(both: dict[str, str]):
+    table = json.loads(both["json"])
+    # delay-probe-backoff is a python-telegram-bot policy: aiogram's table has no such column
+    assert [(r["framework"], r["policy"]) for r in table] == [
+        ("ptb", "naive"), ("ptb", "startup_delay"), ("ptb", "delay-probe-backoff"),
+        ("aiogram", "naive"), ("aiogram", "startup_delay")]  # fmt: skip
+    # k8s RollingUpdate: the plain bots overlap for a moment (one 409); a 10 s delay outlasts it
+    outcome = {(r["framework"], r["policy"]): (r["status"], r["conflicts_409"]) for r in table}
+    assert outcome["ptb", "naive"] == outcome["aiogram", "naive"] == ("fail", 1)
+    assert outcome["ptb", "startup_delay"] == outcome["aiogram", "startup_delay"] == ("pass", 0)
+
+
+def test_both_frameworks_render_as_two_headed_tables_with_a_legend(both: dict[str, str]):
+    table = json.loads(both["json"])
+    md = both["md"]
+    ptb, aiogram = md.split("### aiogram 3\n\n")
+    assert ptb.startswith("### python-telegram-bot 22\n\n| preset | naive | startup_delay | delay-probe-backoff |\n")
+    assert aiogram.startswith("| preset | naive | startup_delay |\n|---|---|---|\n")
+    cells = [matrix.short_cell(r) for r in table if r["framework"] == "aiogram"]
+    assert f"| k8s_rolling_1 | {' | '.join(cells)} |" in aiogram
+    assert cells == ["**FAIL** sp, 1×409, 0s", "PASS, 0×409, 10s"]
+    assert md.endswith(matrix.LEGEND + "\n")
+
+
+def test_a_short_cell_names_the_failed_checks_with_their_counts():
+    r = {"status": "fail", "single_poller": "pass", "liveness": "fail", "lost_updates": "fail", "duplicates": "fail",
+         "updates_lost": 9, "updates_duplicated": 2, "conflicts_409": 0, "downtime_s": 150.2}  # fmt: skip
+    assert matrix.short_cell(r) == "**FAIL** live+lost 9+dup 2, 0×409, 150s"
+    assert matrix.short_cell({**r, "status": "error"}) == "**ERROR**: the bot never worked"
+    assert matrix.short_cell({**r, "status": "fail (cut short)"}) == "**fail: cut short**"
+
+
+def test_each_framework_has_its_plain_bot_and_every_practice():
+    for framework in matrix.FRAMEWORKS:
+        labels = [label for label, _ in matrix.framework_columns(framework)]
+        assert labels[: 1 + len(matrix.PRACTICES)] == ["naive", *matrix.PRACTICES]
+        assert "lease" in labels or framework == "aiogram"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--framework", "telebot"], "--framework: expected one of ptb, aiogram, both, got 'telebot'"),
+        (["--framework", "ptb", "--bot", "tests/bots/ptb_echo/bot.py"], "--framework: a --bot is judged on its own"),
+        (["--framework", "aiogram", "--policies", "naive,yolo"], "--policies: unknown 'yolo'; expected one or more "
+                                                                  "of naive, startup_delay"),
+    ],
+)  # fmt: skip
+def test_a_bad_framework_selection_exits_2_naming_the_parameter(args, message, capsys):
+    assert main(["matrix", *args]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and message in captured.err
+
+
+def test_without_the_practice_bots_the_framework_tables_say_where_they_were_looked_for(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(matrix, "PRACTICE_DIR", tmp_path)
+    assert main(["matrix", "--framework", "ptb"]) == 2
+    assert f"a checkout of simbot; {tmp_path / 'startup_delay' / 'ptb_bot.py'} is missing" in capsys.readouterr().err

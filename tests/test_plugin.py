@@ -255,3 +255,9 @@ def test_simbot_run_runs_a_script_as_it_is_written(simbot_run):
     result = simbot_run("render_worker", script="checking/bots/echo_ptb.py")
     result.assert_outcomes(single_poller="fail")
     simbot_run("k8s_recreate", script="checking/bots/echo_ptb.py").assert_passes()
+
+
+def test_redis_gives_the_run_a_shared_redis_the_lock_bot_reaches(simbot_run):
+    lock_bot = Path(__file__).parent.parent / "docs/examples/practices/redis_lock/ptb_bot.py"
+    assert simbot_run.scenario("k8s_recreate", script=lock_bot, redis=True).services == ("redis",)
+    simbot_run("render_worker", script=lock_bot, redis=True).assert_passes()

@@ -27,7 +27,11 @@ def masked_token(token: str | None) -> str | None:
 
 
 def log_page(log: RequestLog, query: str, token: str | None) -> Response:
-    """``?offset=ID&limit=N``: entries with id >= ID (default 0), at most N (default 500, at most 1000)."""
+    """``?offset=ID&limit=N``: entries with id >= ID (default 0), at most N (default 500, at most 1000).
+
+    ``kind=webhook``: the webhook delivery events instead (``deliver``, ``ack``, ``fail``, …),
+    paged the same way by their ``seq``; they are the server's own POSTs, not requests it got.
+    """
     args = _query_args(query)
     offset = _number(args, "offset", 0, 0, None)
     limit = _number(args, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
@@ -35,15 +39,38 @@ def log_page(log: RequestLog, query: str, token: str | None) -> Response:
         if isinstance(value, Response):
             return value
     assert isinstance(offset, int) and isinstance(limit, int)
-    entries, next_offset = log.page(offset, limit, token)
+    kind = args.get("kind", "requests")
     rows: list[dict[str, Any]] = []
+    if kind == "requests":
+        entries, next_offset = log.page(offset, limit, token)
+        dropped = log.dropped
+    elif kind == "webhook":
+        entries, next_offset = log.webhook_page(offset, limit, token)  # type: ignore[assignment]
+        dropped = log.webhook_dropped
+    else:
+        return error(400, f"Bad Request: kind must be 'requests' or 'webhook', got {kind[:40]!r}")
     for e in entries:
         row = e.to_json()
         row["token"] = masked_token(e.token)
+        if kind == "webhook":
+            row["url"] = masked_url(row["url"], e.token)
         rows.append(row)
     after = "null" if next_offset is None else str(next_offset)
-    body = f'{{"ok":true,"result":{dumps(rows)},"next_offset":{after},"dropped":{log.dropped}}}'
+    body = f'{{"ok":true,"result":{dumps(rows)},"next_offset":{after},"dropped":{dropped}}}'
     return Response(200, utf8(body), JSON_HEADERS, result=rows)
+
+
+def masked_url(url: str, token: str | None) -> str:
+    """A webhook URL without secrets: the bot's (a path like ``/<token>`` is common) and a ``user:password@``'s."""
+    secret = (token or "").partition(":")[2]
+    if secret:
+        url = url.replace(secret, "***")
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.partition(':')[0]}:***@{host}{slash}{path}"
 
 
 def _query_args(query: str) -> dict[str, str]:

@@ -86,6 +86,7 @@ class Seam:
     deliver: Deliver | None = None
     execute: Callable[[str, Answer], None] | None = None  # runs a method sent back in a 2xx answer
     loopback_http: bool = False  # local mode for loopback: plain http on any port (§1.7)
+    loopback_only: bool = False  # serve: only plain http to loopback; every other URL refused at setWebhook
 
 
 class Bucket:

@@ -208,6 +208,23 @@ class RequestLog:
         return record
 
     @property
+    def webhook_dropped(self) -> int:
+        """Webhook events no longer kept (a bounded log keeps the newest)."""
+        return self.webhook_seq - len(self.webhook)
+
+    def webhook_page(self, offset: int, limit: int, token: str | None = None) -> tuple[list[WebhookEvent], int | None]:
+        """Up to ``limit`` webhook events with seq >= ``offset`` (of one token); and the offset of the next page."""
+        out: list[WebhookEvent] = []
+        start = min(max(0, offset - self.webhook_dropped), len(self.webhook))
+        for event in islice(self.webhook, start, None):
+            if token is not None and event.token != token:
+                continue
+            if len(out) == limit:
+                return out, event.seq
+            out.append(event)
+        return out, None
+
+    @property
     def next_id(self) -> int:
         return self.dropped + len(self.entries)
 

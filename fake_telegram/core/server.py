@@ -86,13 +86,16 @@ class FakeTelegram:
         log_entries: int | None = None,
         deliver: Deliver | None = None,
         loopback_http: bool = False,
+        loopback_only: bool = False,
     ):
         """``log_entries`` None keeps every request (a simulation's evidence); a number keeps the newest.
 
         Either way the log stores bounded parameter values (``log.logged``). ``deliver`` is the
         seam webhook POSTs leave through (``delivery.Post`` in, an ``Answer``, ``Failure`` or
         status out); without it a webhook is registered but never called. ``loopback_http``
-        accepts loopback webhook URLs as local mode does (plain http, any port).
+        accepts loopback webhook URLs as local mode does (plain http, any port). ``loopback_only``
+        (a server that really POSTs) accepts plain http to a loopback host and refuses every other
+        URL at setWebhook (400 ``bad webhook``), so nothing is ever sent off the machine.
         """
         self.clock = clock
         self.rng = seed if isinstance(seed, random.Random) else random.Random(seed)
@@ -103,7 +106,7 @@ class FakeTelegram:
         self.allowed_tokens = None if tokens is None else frozenset(tokens)
         self.rules = rules or Rules()
         self.log = RequestLog(log_entries)
-        self.seam = Seam(self.log, webhook_seed, deliver, self._execute, loopback_http)
+        self.seam = Seam(self.log, webhook_seed, deliver, self._execute, loopback_http, loopback_only)
         self.bots: dict[tuple[str, bool], Bot] = {}
         self.faults: list[Fault] = []
         self._handlers = {name.lower(): (name, handler) for name, handler in HANDLERS.items()}

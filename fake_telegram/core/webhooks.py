@@ -62,7 +62,8 @@ def _change(bot: Bot, exchange: Exchange, params: Params, url: str) -> Response:
         bot.queue.clear()
     if wanted is None:
         return ok(True, "Webhook was deleted" if current is not None else "Webhook is already deleted")
-    problem = _check_url(url, bot.seam is not None and bot.seam.loopback_http) or _check_secret(secret)
+    local, only = (bot.seam.loopback_http, bot.seam.loopback_only) if bot.seam is not None else (False, False)
+    problem = _check_url(url, local, only) or _check_secret(secret)
     if problem is not None:
         return problem
     if allowed is not None:  # finish_set_webhook (Client.cpp:16089); deleting a webhook stores nothing
@@ -72,8 +73,13 @@ def _change(bot: Bot, exchange: Exchange, params: Params, url: str) -> Response:
     return ok(True, "Webhook was set")
 
 
-def _check_url(url: str, loopback_http: bool = False) -> Response | None:
-    """The hosted server's checks; ``loopback_http``: a loopback URL is taken as in local mode (any scheme, port)."""
+def _check_url(url: str, loopback_http: bool = False, loopback_only: bool = False) -> Response | None:
+    """The hosted server's checks; ``loopback_http``: a loopback URL is taken as in local mode (any scheme, port).
+
+    ``loopback_only`` (``fake-telegram serve``, which really POSTs): plain http to a loopback host
+    on any port, nothing else; a URL the fake will not contact is refused as Telegram refuses one
+    it cannot use, so no update ever leaves the machine.
+    """
     if "://" not in url:
         url = "https://" + url
     try:
@@ -83,6 +89,8 @@ def _check_url(url: str, loopback_http: bool = False) -> Response | None:
         return error(400, "Bad Request: invalid webhook URL specified")
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return error(400, "Bad Request: invalid webhook URL specified")
+    if loopback_only:
+        return _loopback_only(parts.scheme.lower(), parts.hostname)
     if loopback_http and is_loopback(parts.hostname):
         return None
     if parts.scheme.lower() != "https":
@@ -98,6 +106,30 @@ def _check_url(url: str, loopback_http: bool = False) -> Response | None:
     if not address.is_global:
         return error(400, f"Bad Request: bad webhook: IP address {address} is reserved")
     return None
+
+
+NOT_LOOPBACK = "Bad Request: bad webhook: fake-telegram serve posts only to a loopback host (127.0.0.0/8, ::1, localhost), not {host}"
+NOT_PLAIN_HTTP = "Bad Request: bad webhook: fake-telegram serve posts plain HTTP only (no TLS): use http://{host}"
+
+
+def _loopback_only(scheme: str, host: str) -> Response | None:
+    """Local mode restricted to this machine: the host is checked first, then the scheme."""
+    shown = f"[{host}]" if ":" in host else host
+    if not is_loopback(host):
+        return error(400, NOT_LOOPBACK.format(host=shown))
+    if scheme != "http":
+        return error(400, NOT_PLAIN_HTTP.format(host=shown))
+    return None
+
+
+def is_loopback_http(url: str) -> bool:
+    """Whether ``url`` is plain http to a loopback host: the only webhook ``fake-telegram serve`` contacts."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (a bad port raises here)
+    except ValueError:
+        return False
+    return parts.scheme.lower() == "http" and bool(parts.hostname) and is_loopback(parts.hostname or "")
 
 
 def is_loopback(host: str) -> bool:

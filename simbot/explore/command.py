@@ -11,6 +11,7 @@ from pathlib import Path
 from ..report import timeline
 from ..scenario import Bot, save, simulate
 from .executors import ChunkLost
+from .fingerprint import WorkerDiffers
 from .search import Exploration, explore, plain_start
 from .strategies import DEFAULT_FAULTS, FAULTS
 
@@ -31,7 +32,7 @@ def bot_from(name: str) -> Bot:
 
 def command(policy: str | None, platform: str, *, examples: int, seed: int, budget: float | None, jobs: int,
             out: str, faults: str | None, target: str | None = None, env: Sequence[str] = (),
-            schedules: str = "pct", cluster: str | None = None) -> int:  # fmt: skip
+            schedules: str = "pct", cluster: str | None = None, redis: bool = False) -> int:  # fmt: skip
     """Exit 1 when a counterexample was found (and written), 0 when none, 2 for bad arguments,
     3 when the bot cannot start at all (an ERROR on a plain start: nothing to search).
 
@@ -48,15 +49,19 @@ def command(policy: str | None, platform: str, *, examples: int, seed: int, budg
     chosen = DEFAULT_FAULTS if faults is None else tuple(f.strip() for f in faults.split(",") if f.strip())
     try:
         report = explore(bot, platform, examples=examples, seed=seed, budget=budget, jobs=jobs, faults=chosen,
-                         schedules=schedules, progress=_progress, cluster=cluster)  # fmt: skip
+                         schedules=schedules, progress=_progress, cluster=cluster,
+                         services=("redis",) if redis else ())  # fmt: skip
     except ValueError as exc:
         parameter, _, problem = str(exc).partition(": ")
         return _bad(f"--{parameter}", problem or str(exc))
     except ChunkLost as exc:
         print(f"simbot explore: {exc}; nothing of this search can be trusted", file=sys.stderr)
         return 124
+    except WorkerDiffers as exc:
+        return _bad("--cluster", f"{exc}; every worker needs the client's simbot, Python, libraries and bot code")
     print(file=sys.stderr)
-    again = command_line(policy, platform, examples, seed, faults, target=target, env=env, schedules=schedules)
+    again = command_line(policy, platform, examples, seed, faults, target=target, env=env, schedules=schedules,
+                         redis=redis)  # fmt: skip
     if report.cannot_start is not None:
         print(cannot_start(report))
         return 3
@@ -109,7 +114,7 @@ def _progress(r: Exploration) -> None:
 
 
 def command_line(policy: str | None, platform: str, examples: int, seed: int, faults: str | None = None, *,
-                 target: str | None = None, env: Sequence[str] = (), schedules: str = "pct") -> str:  # fmt: skip
+                 target: str | None = None, env: Sequence[str] = (), schedules: str = "pct", redis: bool = False) -> str:  # fmt: skip
     """The command that searches exactly these scenarios again (``--jobs`` does not change them)."""
     bot = ["--policy", policy] if policy is not None else [f"--bot={target}"]
     words = ["simbot", "explore", *bot, "--platform", platform, "--examples", str(examples), "--seed", str(seed)]
@@ -118,6 +123,8 @@ def command_line(policy: str | None, platform: str, examples: int, seed: int, fa
         words += ["--faults", faults]
     if schedules != "pct":
         words += ["--schedules", schedules]
+    if redis:
+        words.append("--redis")
     return shlex.join(words)
 
 

@@ -6,7 +6,8 @@ chunk ran. On Dask a task runs in a worker *thread*, where the watchdog's SIGALR
 reach it and the sandbox would share the worker's process: each worker therefore runs its
 chunks in its own child Python process (not multiprocessing: Dask's workers are daemonic
 and may not have multiprocessing children), whose main thread arms the watchdog as a
-plain ``simbot explore`` does.
+plain ``simbot explore`` does. A worker checks each chunk's fingerprint (fingerprint.py)
+before running it: a worker with other code would give other answers.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from multiprocessing import get_context
 from typing import Any
+
+from .fingerprint import checked, fingerprint
 
 CONNECT_TIMEOUT = 10.0  # real seconds to reach a scheduler and see a worker before giving up
 
@@ -87,9 +90,9 @@ def _dask(cluster: str) -> Iterator[_Pool]:
     client = _connect(Client, value, cluster)
     held: set[Any] = set()  # a Dask future nobody holds is cancelled
 
-    def submit(fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
+    def submit(fn: Callable[..., Any], /, bot: Any, *args: Any) -> Future[Any]:
         done: Future[Any] = Future()
-        remote = client.submit(in_child, fn, *args, pure=False)
+        remote = client.submit(in_child, checked, fingerprint(bot), fn, bot, *args, pure=False)
         held.add(remote)
 
         def settle(f: Any) -> None:

@@ -89,11 +89,11 @@ def counts(verdict: Verdict) -> bool:
     return verdict.status == ERROR or (verdict.status == FAIL and verdict.cut is None)
 
 
-def plain_start(bot: Bot, platform: str, seed: int = 0) -> Scenario:
+def plain_start(bot: Bot, platform: str, seed: int = 0, services: tuple[str, ...] = ()) -> Scenario:
     """The least a bot must survive: started once, updates every 10 s, no deploy, no fault."""
     events = (Event(0.0, "start"),)
     return Scenario(seed=seed, horizon=horizon_for(PRESETS[platform], events), platform=platform, bot=bot,
-                    events=events, updates=Updates(every=10.0))  # fmt: skip
+                    events=events, updates=Updates(every=10.0), services=services)  # fmt: skip
 
 
 class _Failed(Exception):
@@ -118,7 +118,7 @@ def chunk_seed(seed: int, index: int) -> int:
 
 def run_chunk(bot: Bot, platform: str, faults: tuple[str, ...], seed: int, index: int, size: int,
               deadline: float | None, tick: Callable[[], None] | None = None,
-              schedules: str = "fifo") -> _ChunkResult:  # fmt: skip
+              schedules: str = "fifo", services: tuple[str, ...] = ()) -> _ChunkResult:  # fmt: skip
     """One hypothesis run of ``size`` examples; shrinks what fails (runs in any process)."""
     result = _ChunkResult(index, 0, {}, False)
     failed: dict[str, Verdict] = {}  # known failures, so an out-of-budget shrink can still replay them
@@ -127,7 +127,7 @@ def run_chunk(bot: Bot, platform: str, faults: tuple[str, ...], seed: int, index
     @settings(max_examples=size, database=None, deadline=None, derandomize=False, print_blob=False,
               phases=(Phase.generate, Phase.target, Phase.shrink), report_multiple_bugs=False,
               suppress_health_check=list(HealthCheck))  # fmt: skip
-    @given(scenarios(platform, bot, faults, schedules=schedules))
+    @given(scenarios(platform, bot, faults, schedules=schedules, services=services))
     def prop(scenario: Scenario) -> None:
         key = to_toml(scenario)
         verdict = failed.get(key) or _judge(scenario, deadline, result, tick)
@@ -193,10 +193,11 @@ def _judge(scenario: Scenario, deadline: float | None, result: _ChunkResult,
 
 def explore(bot: Bot, platform: str, *, examples: int = 100, seed: int = 0, budget: float | None = None,
             jobs: int = 1, faults: tuple[str, ...] = DEFAULT_FAULTS, schedules: str = "pct",
-            progress: Callable[[Exploration], None] | None = None, cluster: str | None = None) -> Exploration:  # fmt: skip
+            progress: Callable[[Exploration], None] | None = None, cluster: str | None = None,
+            services: tuple[str, ...] = ()) -> Exploration:  # fmt: skip
     """Search up to ``examples`` scenarios (and ``budget`` seconds) for one that fails a checker, each
     example's same-instant order drawn from ``schedules`` (``fifo``: asyncio's order only)."""
-    scenarios(platform, bot, faults, schedules=schedules)  # bad arguments fail here, before any process starts
+    scenarios(platform, bot, faults, schedules=schedules, services=services)  # bad arguments fail here, before any process starts
     if examples < 1:
         raise ValueError(f"examples: expected at least 1, got {examples}")
     if jobs < 1:
@@ -205,7 +206,7 @@ def explore(bot: Bot, platform: str, *, examples: int = 100, seed: int = 0, budg
     started = time.time()
     deadline = None if budget is None else started + budget
     report = Exploration(bot, platform, seed, examples, tuple(faults), schedules)
-    first_run = judge(simulate(plain_start(bot, platform, seed)))
+    first_run = judge(simulate(plain_start(bot, platform, seed, services)))
     if first_run.status == ERROR:
         report.cannot_start, report.elapsed = first_run, time.time() - started
         return report
@@ -230,11 +231,12 @@ def explore(bot: Bot, platform: str, *, examples: int = 100, seed: int = 0, budg
             if deadline is not None and time.time() > deadline:
                 report.out_of_budget = True
                 break
-            absorb(run_chunk(bot, platform, tuple(faults), seed, index, size, deadline, tick, schedules))
+            absorb(run_chunk(bot, platform, tuple(faults), seed, index, size, deadline, tick, schedules, services))
             if results[index].scenario is not None:
                 break
     else:
-        _parallel(bot, platform, tuple(faults), seed, sizes, deadline, jobs, absorb, report, tick, schedules, cluster)
+        _parallel(bot, platform, tuple(faults), seed, sizes, deadline, jobs, absorb, report, tick, schedules, cluster,
+                  services)  # fmt: skip
     first = min((i for i, r in results.items() if r.scenario is not None), default=None)
     if first is not None:
         report.counterexample, report.verdict = results[first].scenario, results[first].verdict
@@ -251,7 +253,8 @@ def explore(bot: Bot, platform: str, *, examples: int = 100, seed: int = 0, budg
 
 def _parallel(bot: Bot, platform: str, faults: tuple[str, ...], seed: int, sizes: list[int],
               deadline: float | None, jobs: int, absorb: Callable[[_ChunkResult], None],
-              report: Exploration, tick: Callable[[], None], schedules: str = "fifo", cluster: str | None = None) -> None:  # fmt: skip
+              report: Exploration, tick: Callable[[], None], schedules: str = "fifo", cluster: str | None = None,
+              services: tuple[str, ...] = ()) -> None:  # fmt: skip
     """Chunks in worker processes; stop handing out chunks past the lowest failing one."""
     pending: dict[Future[_ChunkResult], int] = {}
     stop_at = len(sizes)
@@ -265,7 +268,7 @@ def _parallel(bot: Bot, platform: str, faults: tuple[str, ...], seed: int, sizes
                     stop_at = min(stop_at, next_index)  # out of time: hand out nothing more
                     break
                 future = pool.submit(run_chunk, bot, platform, faults, seed, next_index, sizes[next_index], deadline,
-                                     None, schedules)  # fmt: skip
+                                     None, schedules, services)  # fmt: skip
                 pending[future] = next_index
                 next_index += 1
             if not pending:

@@ -62,9 +62,10 @@ def horizon_for(platform: Platform, events: tuple[Event, ...]) -> float:
 
 
 def scenarios(platform: str, bot: Bot, faults: tuple[str, ...] = DEFAULT_FAULTS, max_events: int = 4,
-              schedules: str = "fifo") -> st.SearchStrategy[Scenario]:  # fmt: skip
+              schedules: str = "fifo", services: tuple[str, ...] = ()) -> st.SearchStrategy[Scenario]:  # fmt: skip
     """Scenarios of ``bot`` on the preset ``platform``, disturbed only by ``faults``, their same-instant
-    callbacks ordered by FIFO or a seeded ``schedules`` strategy."""
+    callbacks ordered by FIFO or a seeded ``schedules`` strategy, with the shared ``services`` (the bot's
+    Redis) on the network: they draw nothing, so the search is the same with or without them."""
     if schedules not in SCHEDULES:
         raise ValueError(f"schedules: expected one of {', '.join(SCHEDULES)}, got {schedules!r}")
     unknown = set(faults) - set(FAULTS)
@@ -76,7 +77,7 @@ def scenarios(platform: str, bot: Bot, faults: tuple[str, ...] = DEFAULT_FAULTS,
     kinds = [k for k in EVENT_FAULTS if k in faults]
     if not kinds:
         raise ValueError("faults: expected at least one timeline event (" + ", ".join(EVENT_FAULTS) + ")")
-    return st.builds(
+    drawn = st.builds(
         _assemble,
         st.just(preset),
         st.just(bot),
@@ -86,6 +87,7 @@ def scenarios(platform: str, bot: Bot, faults: tuple[str, ...] = DEFAULT_FAULTS,
         _weather(faults),
         _schedule(schedules),
     )
+    return drawn.map(lambda s: dataclasses.replace(s, services=services)) if services else drawn
 
 
 def _schedule(schedules: str) -> st.SearchStrategy[tuple[str, int, int]]:

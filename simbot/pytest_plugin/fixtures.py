@@ -148,7 +148,7 @@ class SimbotRunner:
         updates_at: Sequence[float] = (),
         seed: int = 0, horizon: float | None = None, overrides: dict[str, Any] | None = None,
         latency: tuple[float, float] = (0.0, 0.0), drop: float = 0.0, store_latency: tuple[float, float] = (0.0, 0.0),
-        store_outages: Sequence[tuple[float, float]] = (), description: str = "",
+        store_outages: Sequence[tuple[float, float]] = (), description: str = "", redis: bool = False,
     ) -> Any:  # fmt: skip
         """A validated ``Scenario``. The bot: exactly one of ``policy`` (with ``params``), ``startup``
         (``async (app) -> None``, an import path or the function), ``entry``, or your bot as it is written:
@@ -156,7 +156,8 @@ class SimbotRunner:
         (``package.module:function``, called without arguments); ``env``: added to each process's
         environment (the token variables are set for you: docs/scenarios.md). ``events``: ``(at, kind)``,
         ``(at, kind, {params})`` or ``Event`` objects; default: start at 0 s, deploy at 60 s. ``horizon``:
-        default, long after the last event's rollout settles (as in ``simbot.matrix``)."""
+        default, long after the last event's rollout settles (as in ``simbot.matrix``). ``redis``: a Redis shared
+        by every process at ``redis:6379`` (``[services] redis = true``)."""
         __tracebackhide__ = True
         from ..matrix import settled_horizon
         from ..platforms import PRESETS
@@ -180,6 +181,7 @@ class SimbotRunner:
             "store": {"latency": list(store_latency), "outages": [list(w) for w in store_outages]},
             "events": [_event(e) for e in events],
             "updates": {"at": list(updates_at), **({"every": updates_every} if updates_every else {})},
+            **({"services": {"redis": True}} if redis else {}),
         }  # fmt: skip
         try:
             if horizon is None:  # derived from the validated platform and events, then everything is checked with it

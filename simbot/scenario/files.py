@@ -22,7 +22,7 @@ from ..platforms import PRESETS, Platform
 from ..sim.schedule import PCT_STEPS, STRATEGIES, Schedule
 from ..startup.params import MAX_SECONDS, ParamError, plain
 from .limits import MAX_UPDATE_TIMES, check_budget, check_event_param, check_replicas
-from .model import EVENT_KINDS, OUTCOMES, REQUIRED, Bot, Event, Scenario, Updates
+from .model import EVENT_KINDS, OUTCOMES, REQUIRED, SERVICES, Bot, Event, Scenario, Updates
 from .platform import checked_platform, overridable
 from .targets import TargetError, check_env, check_main, check_module, check_script
 
@@ -31,7 +31,7 @@ SET_PER_INSTANCE = ("lock_dir", "store", "owner")  # the simulation gives each i
 
 STATUSES = tuple(s.lower() for s in _UPPER)  # pass, fail, inconclusive, error
 TOP_LEVEL = {"description", "seed", "horizon", "platform", "bot", "network", "store", "events", "updates", "expect",
-             "schedule"}  # fmt: skip
+             "schedule", "services"}  # fmt: skip
 
 
 class ScenarioError(ValueError):
@@ -138,7 +138,22 @@ def _parse(data: dict[str, Any], source: str, *, budget: bool, base: Path | None
         expect=_expect(r, data),
         description=_text(r, data, "description"),
         schedule=_schedule(r, data),
+        services=_services(r, data),
     )
+
+
+def _services(r: _Reader, data: dict[str, Any]) -> tuple[str, ...]:
+    """``[services] redis = true``: the shared services the run starts, in SERVICES order."""
+    table = r.table(data, "services", set(SERVICES))
+    for name, value in table.items():
+        if not isinstance(value, bool):
+            raise r.fail(f"services.{name}", "true or false", value)
+    if table.get("redis"):
+        try:
+            from ..sim import redis_service  # noqa: F401
+        except ImportError as exc:
+            raise r.fail("services.redis", f"fakeredis installed: pip install 'simbot[redis]' ({exc})") from None
+    return tuple(name for name in SERVICES if table.get(name))
 
 
 def _text(r: _Reader, data: dict[str, Any], key: str) -> str:
@@ -438,6 +453,8 @@ def to_toml(s: Scenario, base: Path | None = None) -> str:
         data["expect"] = dict(s.expect)
     if not s.schedule.fifo:  # a FIFO scenario's file is what it was before schedules existed
         data["schedule"] = _schedule_table(s.schedule)
+    if s.services:
+        data["services"] = dict.fromkeys(s.services, True)
     return tomli_w.dumps(data)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from ..sim.schedule import Schedule
 
 OUTCOMES = ("pass", "fail", "inconclusive")
+SERVICES = ("redis",)  # [services] NAME = true: a shared service every process reaches by that host name
 
 # event kind -> {parameter: (type, default or REQUIRED)}
 REQUIRED = object()
@@ -94,3 +95,4 @@ class Scenario:
     expect: dict[str, str] = field(default_factory=dict)
     description: str = ""
     schedule: Schedule = field(default_factory=Schedule)  # same-instant order: FIFO unless the file says
+    services: tuple[str, ...] = ()  # shared services on the run's network: "redis" (redis://redis:6379/0)

@@ -56,7 +56,8 @@ def build(s: Scenario) -> Simulation:
     sim.fake.allowed_tokens = frozenset({sim.token})
     sim.shared["lease_store"] = MemoryStore(latency=s.store_latency, outages=list(s.store_outages),
                                             wipes=list(s.store_wipes), seed=s.seed)  # fmt: skip
-    service = Service(sim, platform, entry_point(s.bot), env=token_env(sim.token, s.bot.env))  # type: ignore[arg-type]
+    env = {**services_env(sim, s.services), **s.bot.env}  # the user's own --env / bot.env wins
+    service = Service(sim, platform, entry_point(s.bot), env=token_env(sim.token, env))  # type: ignore[arg-type]
     for start, end in s.store_outages:
         sim.at(start, lambda seconds=end - start: sim.record("store_outage", None, seconds=seconds))
     for at in s.store_wipes:
@@ -67,8 +68,8 @@ def build(s: Scenario) -> Simulation:
         if event.kind == "stray":
             p = event.params
             on = p.get("replica")
-            entry, env = stray_entry(s.bot, p.get("entry"), sim.token)
-            stray(sim, entry, start=event.at, stop=p.get("until"), name=p.get("name", "stray"), env=env,
+            entry, stray_env = stray_entry(s.bot, p.get("entry"), sim.token, env)
+            stray(sim, entry, start=event.at, stop=p.get("until"), name=p.get("name", "stray"), env=stray_env,
                   host=None if on is None else lambda on=on: service.replica_host(on))  # fmt: skip
         else:
             sim.at(event.at, _action(sim, service, event))
@@ -83,19 +84,30 @@ def build(s: Scenario) -> Simulation:
     return sim
 
 
-def stray_entry(bot: Bot, entry: str | None, token: str) -> tuple[EntryPoint | str, dict[str, str] | None]:
+def stray_entry(bot: Bot, entry: str | None, token: str,
+                env: dict[str, str] | None = None) -> tuple[EntryPoint | str, dict[str, str] | None]:  # fmt: skip
     """What a stray runs: its ``entry``; else a copy of the user's own bot (script, module or main, with
     its env: someone started the same bot by hand); else, for simbot's own policies, their framework's
     defaults."""
     if entry is not None:
         return entry, None
     if bot.script is not None or bot.module is not None or bot.main is not None:
-        return entry_point(bot), token_env(token, bot.env)
+        return entry_point(bot), token_env(token, bot.env if env is None else env)
     from ..drivers.policies import AIOGRAM
 
     if bot.policy in AIOGRAM:
         return "simbot.drivers.aiogram:naive", None  # the framework that is installed
     return "simbot.drivers.ptb:naive", None
+
+
+def services_env(sim: Simulation, services: tuple[str, ...]) -> dict[str, str]:
+    """Start the scenario's shared services on ``sim``'s network; the environment that points a bot at them."""
+    env: dict[str, str] = {}
+    if "redis" in services:
+        from ..sim.redis_service import RedisService
+
+        env["REDIS_URL"] = RedisService(sim.loop).url
+    return env
 
 
 def foreign_tokens(sim: Simulation) -> list[str]:

@@ -13,19 +13,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import errno
 import heapq
 import math
 import selectors
+import socket
 import sys
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from . import greenproc, where
+from . import connections, greenproc, where
 from .process import Instance, current
 from .schedule import Picker, Schedule
-from .servers import PortTable
+from .servers import PortTable, machine_of_caller
 from .watchdog import Unwinder, Watchdog
 
 T = TypeVar("T")
@@ -240,12 +242,33 @@ class VirtualLoop(asyncio.SelectorEventLoop):
             await super().shutdown_default_executor()
 
     async def getaddrinfo(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-        finding = self.report(f"name lookup {host}:{port}")
-        raise OSError(f"simbot: no real network in a simulation ({finding.where})")
+        """The run's own names (``localhost``, a service's ``redis``) resolve to its virtual addresses;
+        any other name is a lookup on the real network: refused."""
+        address = self.ports.resolve(host) if isinstance(host, str) else None
+        if address is None:
+            finding = self.report(f"name lookup {host}:{port}")
+            raise OSError(f"simbot: no real network in a simulation ({finding.where})")
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, int(port or 0)))]
 
     async def create_connection(self, protocol_factory: Any, host: Any = None, port: Any = None, *args: Any, **kwargs: Any) -> Any:
-        finding = self.report(f"connection to {host}:{port}")
-        raise OSError(f"simbot: no real network in a simulation ({finding.where})")
+        """A virtual connection (connections.py) to a port a server of the run holds on the caller's own
+        machine (``localhost``) or on a service's (``redis``): refused as the kernel refuses when nobody
+        listens there. Any other host, TLS, or a socket of the caller's own is the real network: refused."""
+        port = int(port) if isinstance(port, str) and port.isdigit() else port  # a service name ("http") is not
+        machine = self.ports.machine_of(host) if isinstance(host, str) and not args else None
+        if machine is None or kwargs.get("ssl") or kwargs.get("sock") is not None or not isinstance(port, int):
+            finding = self.report(f"connection to {host}:{port}")
+            raise OSError(f"simbot: no real network in a simulation ({finding.where})")
+        server = self.ports.listening((machine, port))
+        if server is None:
+            raise ConnectionRefusedError(errno.ECONNREFUSED, f"Connect call failed ({host!r}, {port})")
+        own = machine_of_caller()
+        loopback = machine == own
+        local = ("127.0.0.1" if loopback else self.ports.address(own), self.ports.ephemeral(own))
+        remote = ("127.0.0.1" if loopback else server.address, port)
+        transport, made = connections.connect(self, protocol_factory, server, local, remote)
+        await made
+        return transport, transport.get_protocol()
 
     async def sock_connect(self, sock: Any, address: Any) -> None:
         finding = self.report(f"socket connect to {address}")
@@ -258,8 +281,9 @@ class VirtualLoop(asyncio.SelectorEventLoop):
 
     async def create_server(self, protocol_factory: Any, host: Any = None, port: Any = None, *args: Any,
                             **kwargs: Any) -> Any:  # fmt: skip
-        """A port held on the process's host while it lives (servers.py): no real socket, no traffic yet."""
-        return self.ports.bind(self, host if isinstance(host, str) or host is None else str(host), port)
+        """A port held on the process's host while it lives (servers.py): no real socket; the run's own
+        processes connect to it (``create_connection``), no platform router does yet."""
+        return self.ports.bind(self, host if isinstance(host, str) or host is None else str(host), port, protocol_factory)
 
     async def create_unix_connection(self, protocol_factory: Any, path: Any = None, *args: Any, **kwargs: Any) -> Any:
         finding = self.report(f"connection to {path}")

@@ -10,8 +10,8 @@ The replacements go in when a run starts and come out when it ends, so the loop'
 per-callback path and the wire never pass through them.
 
 Sealed (``SEALED`` below, plus ``VirtualLoop``'s own refusals: ``run_in_executor``,
-``getaddrinfo``, ``create_connection``, ``sock_connect``, ``subprocess_exec/shell``,
-``create_datagram_endpoint``, ``create_unix_connection``):
+``getaddrinfo``, ``create_connection`` to anything but the run's own servers (connections.py),
+``sock_connect``, ``subprocess_exec/shell``, ``create_datagram_endpoint``, ``create_unix_connection``):
 
 - network: ``socket.socket.connect/connect_ex/sendto/sendmsg``, ``socket.create_connection``,
   DNS (``getaddrinfo``, ``gethostbyname(_ex)``, ``gethostbyaddr``, ``getnameinfo``); this

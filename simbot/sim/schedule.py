@@ -223,8 +223,16 @@ class _PCT(Picker):
         return value
 
     def pick(self, owners: list[Any]) -> int:
-        values = [self._priority(o) for o in owners]
-        k = values.index(max(values))
+        """The first owner of the highest priority (new owners drawn in FIFO order). Inlined lookups:
+        this runs at every choice point, and the weak dictionary's own ``get`` is a Python call."""
+        known, ref = self.priority.data, weakref.ref
+        k, best = 0, -1.0
+        for i, owner in enumerate(owners):
+            value = known.get(ref(owner)) if owner is not None else self.harness
+            if value is None:
+                value = self._priority(owner)
+            if value > best:
+                k, best = i, value
         lowered = self.changes.get(self.step)
         if lowered is not None:
             if owners[k] is None:

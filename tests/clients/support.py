@@ -139,6 +139,14 @@ async def server_log(client: httpx.AsyncClient, token: str) -> list[dict[str, An
     return body["result"]
 
 
+async def webhook_log(client: httpx.AsyncClient, token: str) -> list[dict[str, Any]]:
+    """GET /_fake/bot<token>/log?kind=webhook: the server's webhook delivery events for one token."""
+    response = await client.get(f"/_fake/bot{token}/log", params={"kind": "webhook"})
+    body = response.json()
+    assert body["ok"], body
+    return body["result"]
+
+
 async def wait_until(
     check: Callable[[], Awaitable[bool]], *, within: float, what: str, every: float = 0.05
 ) -> None:

@@ -14,7 +14,8 @@ async def _spin(info: InstanceContext) -> None:
         pass
 
 
-def ended_by() -> str:
+def ended_by(bot: object = None) -> str:
+    """How the run ended; ``bot`` is the slot every chunk call has first (its code is fingerprinted)."""
     sim = Simulation(seed=1, horizon=100, watchdog=0.3)
     sim.at(0, lambda: sim.spawn("spinner", _spin))
     return str(sim.run().meta["ended_by"])

@@ -38,6 +38,7 @@ def test_a_rich_scenario_round_trips():
         events=(Event(0, "start"), Event(50, "deploy"), Event(70, "stray", {"until": 90.0, "name": "laptop"}),
                 Event(80, "telegram_outage", {"seconds": 5, "status": 502})),
         updates=Updates(every=7.5, start=1.0, at=(3.0,)), expect={"single_poller": "pass"}, description="all of it",
+        services=("redis",),
     )  # fmt: skip
     assert parse(tomllib.loads(to_toml(scenario))) == scenario
 
@@ -61,6 +62,8 @@ def test_a_rich_scenario_round_trips():
         (MINIMAL + '[[events]]\nat = 5\nkind = "crash"\nsignal = 9\n', "events[0].signal: expected a parameter of a 'crash' event"),
         (MINIMAL + "[network]\nlatency = [0.2, 0.1]\n", "network.latency: expected [low, high] with low <= high"),
         (MINIMAL + "[network]\ndrop = 2\n", "network.drop: expected a number between 0 and 1"),
+        (MINIMAL + "[services]\nredis = 1\n", "services.redis: expected true or false, got 1"),
+        (MINIMAL + "[services]\npostgres = true\n", "services.postgres: expected one of redis"),
         (MINIMAL + '[expect]\nliveness = "maybe"\n', "expect.liveness: expected one of pass, fail, inconclusive"),
         (MINIMAL + '[expect]\nhappiness = "pass"\n', "expect.happiness: expected one of"),
         (MINIMAL.replace('preset = "render_worker"', 'preset = "render_worker"\ngrace = 500'), "platform.grace: expected grace (500 s) within grace_bounds (1 to 300 s)"),

@@ -277,3 +277,19 @@ def test_uvloop_runs_the_process_on_the_virtual_loop(how: str) -> None:
     assert [line for _, line in lines(records, "p")] == ["start 0.0", "woke 5.0"]
     assert exits(records) == {"p": (5.0, 0)}
     assert (asyncio.get_event_loop_policy(), uvloop.run, uvloop.new_event_loop) == (policy, run_, new)
+
+
+def test_uvloop_is_patched_once_and_given_back_as_it_was() -> None:
+    """The import hook runs for every process that imports uvloop, and the run's start patches it when it is
+    already imported: a second patch must not wrap the first, or the end of the run gives back a wrapper."""
+    from simbot.sim import oslayer
+
+    uvloop = pytest.importorskip("uvloop")
+    real = (uvloop.run, uvloop.new_event_loop)
+    oslayer.uvloop_patched()
+    oslayer.uvloop_patched()
+    try:
+        assert (uvloop.run, uvloop.new_event_loop) != real
+    finally:
+        oslayer.uvloop_restored()
+    assert (uvloop.run, uvloop.new_event_loop) == real
