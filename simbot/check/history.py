@@ -79,7 +79,8 @@ class History:
 
     def settled_at(self) -> float:
         """When the last platform event, fault or scheduled restart ended (0 if none)."""
-        times = [e["t"] + e.get("seconds", 0.0) + e.get("delay", 0.0) for e in self.trace if e["kind"] in PLATFORM_EVENTS]
+        times = [e["t"] + e.get("seconds", 0.0) + e.get("delay", 0.0) for e in self.trace
+                 if e["kind"] in PLATFORM_EVENTS and "event" not in e]  # a webhook POST's step is not one
         return max(times, default=0.0)
 
     def received(self, r: dict[str, Any]) -> bool:
