@@ -67,10 +67,13 @@ class Target:
     superseded: bool = False  # a newer process of its replica took the traffic ("switch": for good)
 
 
-def entered(t: Target, rule: Routing) -> bool:
-    """Whether ``t`` is in the routing set by the ``enter`` rule (ignoring ``leave``)."""
+def entered(t: Target, rule: Routing, now: float) -> bool:
+    """Whether ``t`` is in the routing set by the ``enter`` rule (ignoring ``leave``). A dead process is
+    out, except one the platform signalled while its endpoint is still being removed ("signal" rules:
+    its POSTs meet a closed port, and the edge answers 502)."""
     if not t.alive:
-        return False
+        lagging = rule.leave == "signal" and t.signalled_at is not None and now < t.signalled_at + rule.endpoint_lag
+        return lagging and (rule.enter != "ready" or t.ready)
     if rule.enter == "ready":
         return t.ready
     if rule.enter == "cutover" and t.replaces:
@@ -86,13 +89,13 @@ def routable(targets: list[Target], rule: Routing, now: float) -> list[Target]:
     its hold or not)."""
     if rule.leave == "switch":
         for t in targets:
-            if entered(t, rule):
+            if entered(t, rule, now):
                 for old in targets:
                     if old.replica == t.replica and old.order < t.order:
                         old.superseded = True
     out = []
     for t in sorted(targets, key=lambda x: x.order):
-        if not entered(t, rule) or t.superseded:
+        if not entered(t, rule, now) or t.superseded:
             continue
         if rule.leave == "signal" and t.signalled_at is not None and now >= t.signalled_at + rule.endpoint_lag:
             continue
