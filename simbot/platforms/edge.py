@@ -37,7 +37,9 @@ class Edge:
     def __init__(self, sim: Simulation, rule: Routing, name: str):
         self.sim = sim
         self.rule = rule
-        self.rng = random.Random(f"{sim.seed}:edge:{name}")  # not drawn from the run's PRNG: other runs unchanged
+        self.rng = random.Random(
+            f"{sim.seed}:edge:{name}"
+        )  # not drawn from the run's PRNG: other runs unchanged
         self.targets: dict[str, Target] = {}
         self.instances: dict[str, Instance] = {}
         self._launched = 0
@@ -85,7 +87,9 @@ class Edge:
         machine = str(getattr(instance.process, "host", None) or target.name)
         server = self.sim.loop.ports.listening((machine, self.rule.port))
         if server is None:
-            return Answer(*self.rule.bad_gateway, instance=target.name)  # the port is closed: connection refused
+            return Answer(
+                *self.rule.bad_gateway, instance=target.name
+            )  # the port is closed: connection refused
         exchange = _exchange(self.sim.loop, server, post, self.sim.loop.ports.ephemeral("edge"))
         try:
             if self.rule.proxy_timeout is None:
@@ -124,7 +128,9 @@ class _Pipe(asyncio.Protocol):
 
 async def _exchange(loop: Any, server: Any, post: Post, port: int) -> tuple[int, str, dict[str, str], bytes]:
     """One HTTP/1.1 request and its whole response, over a fresh virtual connection (no pooling)."""
-    transport, made = connections.connect(loop, _Pipe, server, (EDGE_ADDRESS, port), (server.address, server.port))
+    transport, made = connections.connect(
+        loop, _Pipe, server, (EDGE_ADDRESS, port), (server.address, server.port)
+    )
     await made
     pipe = transport.get_protocol()
     assert isinstance(pipe, _Pipe)

@@ -72,7 +72,9 @@ def entered(t: Target, rule: Routing, now: float) -> bool:
     out, except one the platform signalled while its endpoint is still being removed ("signal" rules:
     its POSTs meet a closed port, and the edge answers 502)."""
     if not t.alive:
-        lagging = rule.leave == "signal" and t.signalled_at is not None and now < t.signalled_at + rule.endpoint_lag
+        lagging = (
+            rule.leave == "signal" and t.signalled_at is not None and now < t.signalled_at + rule.endpoint_lag
+        )
         return lagging and (rule.enter != "ready" or t.ready)
     if rule.enter == "ready":
         return t.ready
@@ -97,7 +99,11 @@ def routable(targets: list[Target], rule: Routing, now: float) -> list[Target]:
     for t in sorted(targets, key=lambda x: x.order):
         if not entered(t, rule, now) or t.superseded:
             continue
-        if rule.leave == "signal" and t.signalled_at is not None and now >= t.signalled_at + rule.endpoint_lag:
+        if (
+            rule.leave == "signal"
+            and t.signalled_at is not None
+            and now >= t.signalled_at + rule.endpoint_lag
+        ):
             continue
         out.append(t)
     return out
@@ -113,45 +119,106 @@ def choose(ready: list[Target], rng: random.Random) -> Target | None:
 K8S_LAG = 1.0  # (I) kube-proxy/ingress sync after the endpoint is removed: 0..30 s in §3, 1 s taken
 
 ROUTING: dict[str, Routing] = {
-    "render_web": Routing("listening", "switch", "https://bot.onrender.com", 10000,
-                          native_env=(("RENDER_EXTERNAL_URL", "https://bot.onrender.com"),),
-                          source="D: new gets traffic once its port is bound (no health-check path); old stops at "
-                                 "the switch; SIGTERM 60 s later (the preset's hold); PORT 10000"),
-    "heroku_web_preboot": Routing("cutover", "switch", "https://bot.herokuapp.com", 5000,
-                                  proxy_timeout=30.0, no_target=(503, "Service Unavailable"),
-                                  bad_gateway=(503, "Service Unavailable"),
-                                  source="D: the router switches at the end of preboot and stops routing to the old "
-                                         "dynos at the same instant; router timeout 30 s (H12 503); PORT value (I)"),
-    "heroku_restart": Routing("listening", "signal", "https://bot.herokuapp.com", 5000, proxy_timeout=30.0,
-                              bad_gateway=(503, "Service Unavailable"),
-                              source="D/U: SIGTERM to old and boot of new together; 503 while nobody is bound (U: "
-                                     "held or 503, 503 taken); router timeout 30 s"),
-    "k8s_rolling_1": Routing("ready", "signal", "https://bot.example.com", 8080, endpoint_lag=K8S_LAG,
-                             source="D: no readinessProbe: Ready at container start, maybe before listen (502); "
-                                    "endpoint removal concurrent with SIGTERM, lag 1 s (I)"),
-    "k8s_recreate": Routing("ready", "signal", "https://bot.example.com", 8080, endpoint_lag=K8S_LAG,
-                            source="D: as k8s_rolling_1; stop-first, so a gap (503) between the pods"),
-    "railway_2025": Routing("cutover", "switch", "https://bot.up.railway.app", 8080,
-                            native_env=(("RAILWAY_PUBLIC_DOMAIN", "bot.up.railway.app"),),
-                            source="R: new gets requests at the overlap end, when old gets SIGTERM"),
-    "railway_legacy": Routing("cutover", "switch", "https://bot.up.railway.app", 8080,
-                              native_env=(("RAILWAY_PUBLIC_DOMAIN", "bot.up.railway.app"),),
-                              source="R: as railway_2025, overlap 20 s"),
-    "fly_rolling_1": Routing("listening", "signal", "https://bot.fly.dev", 8080,
-                             source="D/I: routed once started and listening; stop-first; proxy status when "
-                                    "nobody is routable unknown (503 taken)"),
-    "fly_launch_default": Routing("listening", "signal", "https://bot.fly.dev", 8080,
-                                  source="D/I: as fly_rolling_1, two Machines"),
-    "ecs_default": Routing("ready", "signal", "https://bot.example.com", 8080,
-                           source="I: ALB routes after readiness (health check), deregisters at the stop "
-                                  "(draining before SIGTERM not modelled)"),
-    "compose_recreate": Routing("listening", "signal", "https://bot.example.com", 8080,
-                                source="I: a reverse proxy that resolves the service name per request; "
-                                       "stop-first: 502/503 in the gap"),
-    "docker_always": Routing("listening", "signal", "https://bot.example.com", 8080,
-                             source="I: as compose_recreate"),
-    "systemd_default": Routing("listening", "signal", "https://bot.example.com", 8080,
-                               source="I: nginx on the same host proxies to the port"),
+    "render_web": Routing(
+        "listening",
+        "switch",
+        "https://bot.onrender.com",
+        10000,
+        native_env=(("RENDER_EXTERNAL_URL", "https://bot.onrender.com"),),
+        source="D: new gets traffic once its port is bound (no health-check path); old stops at "
+        "the switch; SIGTERM 60 s later (the preset's hold); PORT 10000",
+    ),
+    "heroku_web_preboot": Routing(
+        "cutover",
+        "switch",
+        "https://bot.herokuapp.com",
+        5000,
+        proxy_timeout=30.0,
+        no_target=(503, "Service Unavailable"),
+        bad_gateway=(503, "Service Unavailable"),
+        source="D: the router switches at the end of preboot and stops routing to the old "
+        "dynos at the same instant; router timeout 30 s (H12 503); PORT value (I)",
+    ),
+    "heroku_restart": Routing(
+        "listening",
+        "signal",
+        "https://bot.herokuapp.com",
+        5000,
+        proxy_timeout=30.0,
+        bad_gateway=(503, "Service Unavailable"),
+        source="D/U: SIGTERM to old and boot of new together; 503 while nobody is bound (U: "
+        "held or 503, 503 taken); router timeout 30 s",
+    ),
+    "k8s_rolling_1": Routing(
+        "ready",
+        "signal",
+        "https://bot.example.com",
+        8080,
+        endpoint_lag=K8S_LAG,
+        source="D: no readinessProbe: Ready at container start, maybe before listen (502); "
+        "endpoint removal concurrent with SIGTERM, lag 1 s (I)",
+    ),
+    "k8s_recreate": Routing(
+        "ready",
+        "signal",
+        "https://bot.example.com",
+        8080,
+        endpoint_lag=K8S_LAG,
+        source="D: as k8s_rolling_1; stop-first, so a gap (503) between the pods",
+    ),
+    "railway_2025": Routing(
+        "cutover",
+        "switch",
+        "https://bot.up.railway.app",
+        8080,
+        native_env=(("RAILWAY_PUBLIC_DOMAIN", "bot.up.railway.app"),),
+        source="R: new gets requests at the overlap end, when old gets SIGTERM",
+    ),
+    "railway_legacy": Routing(
+        "cutover",
+        "switch",
+        "https://bot.up.railway.app",
+        8080,
+        native_env=(("RAILWAY_PUBLIC_DOMAIN", "bot.up.railway.app"),),
+        source="R: as railway_2025, overlap 20 s",
+    ),
+    "fly_rolling_1": Routing(
+        "listening",
+        "signal",
+        "https://bot.fly.dev",
+        8080,
+        source="D/I: routed once started and listening; stop-first; proxy status when "
+        "nobody is routable unknown (503 taken)",
+    ),
+    "fly_launch_default": Routing(
+        "listening", "signal", "https://bot.fly.dev", 8080, source="D/I: as fly_rolling_1, two Machines"
+    ),
+    "ecs_default": Routing(
+        "ready",
+        "signal",
+        "https://bot.example.com",
+        8080,
+        source="I: ALB routes after readiness (health check), deregisters at the stop "
+        "(draining before SIGTERM not modelled)",
+    ),
+    "compose_recreate": Routing(
+        "listening",
+        "signal",
+        "https://bot.example.com",
+        8080,
+        source="I: a reverse proxy that resolves the service name per request; "
+        "stop-first: 502/503 in the gap",
+    ),
+    "docker_always": Routing(
+        "listening", "signal", "https://bot.example.com", 8080, source="I: as compose_recreate"
+    ),
+    "systemd_default": Routing(
+        "listening",
+        "signal",
+        "https://bot.example.com",
+        8080,
+        source="I: nginx on the same host proxies to the port",
+    ),
 }
 # render_worker and local_dev_stray have no HTTP routing: a worker gets no traffic, a laptop no public URL.
 

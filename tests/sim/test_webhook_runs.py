@@ -29,7 +29,9 @@ pytestmark = needs_program
 def run(bot: str, platform: str, *, horizon: float = 300.0, deploy: float | None = 60.0, at: tuple[float, ...] = (),
         every: float | None = 10.0, env: dict[str, str] | None = None) -> tuple[Trace, Verdict]:  # fmt: skip
     events = (Event(0.0, "start"),) + ((Event(deploy, "deploy"),) if deploy is not None else ())
-    script = BOTS / bot / "bot.py" if (BOTS / bot).is_dir() else Path(__file__).parent / "programs" / f"{bot}.py"
+    script = (
+        BOTS / bot / "bot.py" if (BOTS / bot).is_dir() else Path(__file__).parent / "programs" / f"{bot}.py"
+    )
     s = Scenario(seed=1, horizon=horizon, platform=platform, events=events,
                  bot=Bot(script=str(script), env=env or {}), updates=Updates(every=every, at=at))  # fmt: skip
     trace = simulate(s)
@@ -54,8 +56,12 @@ def test_w1_render_the_new_instance_answers_from_the_switch_and_the_old_never_ag
     assert verdict.status == "PASS", verdict.describe()
     acks = steps(trace, "ack")
     first_new = min(e["t"] for e in acks if e["instance"] == "bot.v2")
-    assert 60 <= first_new < stop_of(trace, "bot.v1")  # after its port is bound, long before the old one stops
-    assert not [e for e in acks if e["instance"] == "bot.v1" and e["t"] >= first_new]  # old stops at the switch
+    assert (
+        60 <= first_new < stop_of(trace, "bot.v1")
+    )  # after its port is bound, long before the old one stops
+    assert not [
+        e for e in acks if e["instance"] == "bot.v1" and e["t"] >= first_new
+    ]  # old stops at the switch
     assert {e["instance"] for e in acks if e["t"] < 60} == {"bot.v1"}
     handled = [e["update_id"] for e in trace.of("handled")]
     assert len(handled) == len(set(handled)) == len(trace.of("push"))  # 0 lost, 0 duplicates
@@ -81,7 +87,9 @@ def test_w2_deleting_the_webhook_on_shutdown_leaves_the_new_instance_deaf():
     assert deleted == stop_of(trace, "bot.v1")  # the old instance's on_shutdown, at its SIGTERM
     assert not [e for e in steps(trace, "deliver") if e["t"] > deleted]  # Telegram has nowhere to POST
     assert verdict.metrics["webhook"]["deaf"] == pytest.approx(300 - deleted)  # no webhook, nobody polling
-    lanes = {line.split("|")[0].strip(): line.split("|")[1] for line in timeline(trace).splitlines() if "|" in line}
+    lanes = {
+        line.split("|")[0].strip(): line.split("|")[1] for line in timeline(trace).splitlines() if "|" in line
+    }
     assert lanes["webhook"].rstrip().endswith("-") and lanes["webhook"].endswith(" ")  # set, then nothing
     assert "w" not in lanes["bot.v2"][-20:]  # the new instance receives nothing to the end
 
@@ -92,7 +100,9 @@ def test_k8s_without_a_probe_routes_to_a_pod_that_does_not_listen_yet_502_then_d
                          every=None)  # fmt: skip
     fails = steps(trace, "fail")
     assert [e["status"] for e in fails[:1]] == [503]  # 0.1 s: no pod is Ready yet: no endpoint
-    assert {(e["status"], e["instance"]) for e in fails if e["t"] >= 0.5} == {(502, "bot.v1")}  # Ready, not listening
+    assert {(e["status"], e["instance"]) for e in fails if e["t"] >= 0.5} == {
+        (502, "bot.v1")
+    }  # Ready, not listening
     assert [e["instance"] for e in steps(trace, "ack")] == ["bot.v1"]  # retried, then answered
     assert [e["update_id"] for e in trace.of("handled")] == [e["update_id"] for e in trace.of("push")]
     assert verdict.status == "PASS", verdict.describe()
@@ -120,6 +130,6 @@ def test_the_w_scenario_files_replay_byte_identical():
     from simbot.scenario import replay
 
     s = load(ROOT / "scenarios" / "webhook-aiogram-render_web.toml")
-    first, verdict, mismatches = replay(s)
+    first, _, mismatches = replay(s)
     assert not mismatches
     assert simulate(s).digest() == first.digest()
