@@ -133,3 +133,16 @@ def test_the_w_scenario_files_replay_byte_identical():
     first, _, mismatches = replay(s)
     assert not mismatches
     assert simulate(s).digest() == first.digest()
+
+
+def test_a_webhook_nobody_answers_is_deaf_time_even_with_the_bot_up():
+    # someone re-sets the webhook without the secret: the bot answers every POST 401 from then on
+    events = (Event(0.0, "start"), Event(100.0, "webhook", {"url": "https://bot.onrender.com/webhook"}))
+    s = Scenario(seed=1, horizon=300, platform="render_web", events=events,
+                 bot=Bot(script=str(BOTS / "aiogram_webhook" / "bot.py")), updates=Updates(every=10))  # fmt: skip
+    trace = simulate(s)
+    verdict = judge(trace)
+    assert {e["status"] for e in steps(trace, "fail")} == {401}
+    assert not [e for e in steps(trace, "ack") if e["t"] > 100]
+    assert verdict.outcome("liveness") == "fail" and verdict.outcome("lost_updates") == "fail"
+    assert verdict.metrics["webhook"]["deaf"] == pytest.approx(200, abs=5)  # from the first 401 to the end
