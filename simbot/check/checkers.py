@@ -58,27 +58,39 @@ def liveness(h: History, bound: float = 60.0) -> Check:
         return Check("liveness", None, note=f"the run ends before {bound:g} s after the last platform event")
     window = [(max(s, settle), min(e, h.horizon), who) for s, e, who in h.polling_intervals() if e > settle]
     pollers = sorted({who for *_, who in window})
-    if not pollers and abandoned_after_crash(h) < h.horizon:
+    # webhook mode: an instance receiving POSTs gets the updates as a poller does (history.py)
+    hooked = [(max(s, settle), min(e, h.horizon), who) for s, e, who in h.receiving if e > settle]
+    receivers = sorted({who for *_, who in hooked})
+    webhook = bool(h.webhook_steps)
+    if not pollers and not receivers and abandoned_after_crash(h) < h.horizon:
         return Check(
             "liveness", None, note="a crashed instance that the platform does not restart: no bot to judge"
         )
-    if not pollers:
+    if not pollers and not receivers:
+        if webhook:
+            return Check("liveness", False, [Violation(settle, "nobody polls and no instance answers webhook POSTs",
+                                                       ())], "zero pollers, zero webhook receivers")  # fmt: skip
         return Check("liveness", False, [Violation(settle, "nobody polls", ())], "zero pollers")
     if len(pollers) > 1:
         return Check("liveness", False, [Violation(settle, "more than one instance polls", tuple(pollers))],
                      settled_note(h, bound))
-    gap = longest_gap(window, settle, h.horizon)
+    gap = longest_gap(window + hooked, settle, h.horizon)
     if gap > bound:
-        return Check("liveness", False, [Violation(settle, f"polling stops for {gap:g} s", tuple(pollers))],
+        what = "nobody polls or answers webhook POSTs" if receivers else "polling stops"
+        return Check("liveness", False, [Violation(settle, f"{what} for {gap:g} s", tuple(pollers + receivers))],
                      settled_note(h, bound))
+    if not pollers:
+        return Check("liveness", True, note=f"{', '.join(receivers)} answer(s) webhook POSTs from {settle:g} s on "
+                                            f"({settled_note(h, bound, webhook=True)})")  # fmt: skip
     return Check("liveness", True, note=f"{pollers[0]} polls from {settle:g} s on ({settled_note(h, bound)})")
 
 
-def settled_note(h: History, bound: float) -> str:
+def settled_note(h: History, bound: float, *, webhook: bool = False) -> str:
     """Why liveness is judged from where it is: the reader sees a number, not the rule."""
     last = h.settled_at()
+    required = "an instance answering webhook POSTs, with no gap" if webhook else "exactly one poller"
     return (f"settled at {last + bound:g} s: the last platform event or fault ended at {last:g} s, plus the "
-            f"{bound:g} s bound; from there exactly one poller is required")
+            f"{bound:g} s bound; from there {required} is required")
 
 
 def abandoned_after_crash(h: History) -> float:
@@ -100,7 +112,7 @@ def longest_gap(intervals: list[tuple[float, float, str]], start: float, end: fl
 
 def downtime(h: History, start: float) -> float:
     total, covered = 0.0, start
-    for s, e, _ in h.polling_intervals():
+    for s, e, _ in h.serving_intervals():
         if e <= covered:
             continue
         total += max(0.0, s - covered)

@@ -53,6 +53,7 @@ class History:
                     self.killed.add(event["instance"])
         self.instances = list(self.born)
         self.polls = [p for p in map(self._poll, self.requests) if p is not None and p.end > p.start]
+        self.receiving = self._receiving()
 
     def alive(self, instance: str, t: float) -> bool:
         return instance in self.born and self.born[instance] <= t < self.died.get(instance, float("inf"))
@@ -77,9 +78,82 @@ class History:
     def polling_intervals(self) -> list[tuple[float, float, str]]:
         return sorted((p.start, p.end, p.instance) for p in self.polls)
 
+    def serving_intervals(self) -> list[tuple[float, float, str]]:
+        """When an instance got updates: polling, or receiving webhook POSTs. Without a webhook: the polls."""
+        return sorted(self.polling_intervals() + self.receiving) if self.receiving else self.polling_intervals()
+
+    def webhook_set(self) -> list[tuple[float, float]]:
+        """When a webhook was set (a setWebhook with a URL until a deleteWebhook, an empty URL or a close)."""
+        out: list[tuple[float, float]] = []
+        since: float | None = None
+        marks = [(r["t"], r["params"].get("url", "") if r["method"] == "setWebhook" else "") for r in self.requests
+                 if r["method"] in ("setWebhook", "deleteWebhook") and r["status"] == 200]  # fmt: skip
+        marks += [(e["t"], "") for e in self.webhook_steps if e["event"] == "close"]
+        for t, url in sorted(marks, key=lambda m: m[0]):
+            if url and since is None:
+                since = t
+            elif not url and since is not None:
+                out.append((since, t))
+                since = None
+        if since is not None:
+            out.append((since, self.horizon))
+        return out
+
+    @property
+    def webhook_steps(self) -> list[dict[str, Any]]:
+        """The server's webhook POSTs (deliver, ack, fail, …); harness ``webhook`` events carry no ``event``."""
+        return [e for e in self.trace.of("webhook") if "event" in e]
+
+    def _receiving(self) -> list[tuple[float, float, str]]:
+        """When each instance received webhook POSTs: from a 2xx it answered while a webhook was set, until
+        a POST nobody answered (an edge error, a refusal, a timeout), the webhook's removal or a change of
+        its URL, or the instance's death. Between two POSTs the last answer stands: the instance counts
+        as receiving while the webhook is set, routed to it, and it answers."""
+        changes: list[tuple[float, int, str, str | None]] = []  # (t, order, what, url or instance)
+        for r in self.requests:
+            if r["method"] in ("setWebhook", "deleteWebhook") and r["status"] == 200:
+                url = r["params"].get("url", "") if r["method"] == "setWebhook" else ""
+                changes.append((r["t"], 0, "set", url))
+        steps = self.webhook_steps
+        if not steps:
+            return []
+        for e in steps:
+            if e["event"] == "ack" and e["instance"] in self.born:
+                changes.append((e["t"], 1, "ack", e["instance"]))
+            elif e["event"] in ("fail", "drop") or e["event"] == "close":
+                changes.append((e["t"], 1, "deaf" if e["event"] != "close" else "set", "" if e["event"] == "close" else None))
+        for name, t in self.died.items():
+            changes.append((t, 2, "died", name))
+        out: list[tuple[float, float, str]] = []
+        who: str | None = None
+        since = 0.0
+        url = ""
+        handover: float | None = None  # the receiver died and no POST has failed since
+        for t, _, what, value in sorted(changes, key=lambda c: (c[0], c[1])):
+            t = min(t, self.horizon)
+            stop = (what == "set" and value != url) or what == "deaf" or (what == "died" and value == who)
+            stop = stop or (what == "ack" and value != who)
+            if stop and who is not None:
+                if t > since:
+                    out.append((since, t, who))
+                who = None
+                handover = t if what == "died" else None
+            elif what in ("set", "deaf"):
+                handover = None
+            if what == "set":
+                url = value or ""
+            elif what == "ack" and who is None and url:
+                # after a receiver's death with no failed POST until this answer, no update met a gap:
+                # the platform already routed to the one that answers now
+                who, since, handover = value, (handover if handover is not None else t), None
+        if who is not None and self.horizon > since:
+            out.append((since, self.horizon, who))
+        return out
+
     def settled_at(self) -> float:
         """When the last platform event, fault or scheduled restart ended (0 if none)."""
-        times = [e["t"] + e.get("seconds", 0.0) + e.get("delay", 0.0) for e in self.trace if e["kind"] in PLATFORM_EVENTS]
+        times = [e["t"] + e.get("seconds", 0.0) + e.get("delay", 0.0) for e in self.trace
+                 if e["kind"] in PLATFORM_EVENTS and "event" not in e]  # a webhook POST's step is not one
         return max(times, default=0.0)
 
     def received(self, r: dict[str, Any]) -> bool:

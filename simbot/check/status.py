@@ -149,6 +149,8 @@ def never_polled(h: History) -> str | None:
     """Why no instance ever sent a getUpdates, per instance; None if one did."""
     if any(r["method"] == "getUpdates" and r["instance"] in h.born for r in h.requests):
         return None
+    if any(e["event"] == "ack" and e["instance"] in h.born for e in h.webhook_steps):
+        return None  # webhook mode: an instance answered a POST with a 2xx, so it got updates
     if not h.instances:
         return "no instance was ever started"
     caused = _platform_caused(h.trace)
@@ -168,6 +170,8 @@ def never_polled(h: History) -> str | None:
             why = f"was still booting at the end of the run (t={h.horizon:g} s)"
         reasons.setdefault(why, []).append(name)
     parts = [f"{_who(tuple(names))} {why}" for why, names in reasons.items()]
+    if h.webhook_steps:
+        return "no instance ever sent a getUpdates or answered a webhook POST: " + "; ".join(parts)
     return "no instance ever sent a getUpdates: " + "; ".join(parts)
 
 
@@ -176,7 +180,7 @@ def all_crashed(h: History, found: list[Crash]) -> str | None:
     if not found:
         return None
     crashed = {name for c in found for name in c.instances}
-    polled = {r["instance"] for r in h.requests if r["method"] == "getUpdates"}
+    polled = {r["instance"] for r in h.requests if r["method"] == "getUpdates"} | {w for *_, w in h.receiving}
     healthy = [n for n in h.instances if n not in crashed and (n in h.died or n in polled)]
     if healthy:
         return None

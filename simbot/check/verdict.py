@@ -181,7 +181,7 @@ def _assess(h: History, checks: dict[str, Check], cut: Cut | None,
 
 
 def metrics(h: History) -> dict[str, Any]:
-    first = min((p.start for p in h.polls), default=h.horizon)
+    first = min([p.start for p in h.polls] + [s for s, _, _ in h.receiving], default=h.horizon)
     conflicts = Counter(r["instance"] for r in h.requests if r["status"] == 409 and h.received(r))
     deploys = [e["t"] for e in h.trace.of("deploy")]
     after = []
@@ -189,14 +189,30 @@ def metrics(h: History) -> dict[str, Any]:
         starts = [p.start for p in h.polls if p.start >= t and h.born.get(p.instance, -1) >= t]
         after.append(round(min(starts) - t, 6) if starts else None)
     overlap, gap = live_pollers(h, first)
-    return {
+    extra = {"webhook": webhook_metrics(h, first)} if h.webhook_steps else {}  # polling runs: as before
+    return extra | {
         "overlap": overlap,
         "gap": gap,
         "downtime": round(downtime(h, first), 6),
-        "longest_gap": round(longest_gap(h.polling_intervals(), first, h.horizon), 6),
+        "longest_gap": round(longest_gap(h.serving_intervals(), first, h.horizon), 6),
         "conflicts": dict(sorted(conflicts.items())),
         "first_poll_after_deploy": after,
         "exit_codes": dict(sorted(h.exit_codes.items())),
+    }
+
+
+def webhook_metrics(h: History, first: float) -> dict[str, Any]:
+    """What the webhook POSTs show: deaf time (nobody polls and nobody answers), POSTs per outcome."""
+    steps = h.webhook_steps
+    answered = Counter(e["instance"] for e in steps if e["event"] == "ack")
+    failed = Counter(str(e.get("status") or e.get("error")) for e in steps if e["event"] == "fail")
+    return {
+        "deaf": round(downtime(h, first), 6),
+        "posts": sum(1 for e in steps if e["event"] == "deliver"),
+        "answered": dict(sorted((str(k), v) for k, v in answered.items())),
+        "failed": dict(sorted(failed.items())),
+        "dropped": sum(1 for e in steps if e["event"] == "drop"),
+        "aborted": sum(1 for e in steps if e["event"] == "abort"),
     }
 
 

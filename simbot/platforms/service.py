@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 from ..sim.process import EntryPoint, Instance
 from ..sim.simulation import Simulation
+from .edge import Edge
 from .model import Platform
+from .routing import routing_for
 
 SIGNALS = {"SIGTERM": signal.SIGTERM, "SIGINT": signal.SIGINT}
 
@@ -39,7 +41,12 @@ class Service:
         self.platform = platform
         self.entry = entry
         self.name = name
-        self.env = env or {}
+        self.edge: Edge | None = None
+        rule = routing_for(platform.name)
+        if rule is not None:  # a web service: the platform publishes it and routes HTTP to PORT (routing.py)
+            self.edge = Edge(sim, rule, name)
+            sim.publish(rule.public_url, self.edge)
+        self.env = {**(rule.env() if rule is not None else {}), **(env or {})}  # the user's own env wins
         self.generation = 0
         self.slots: list[Slot] = []
         self.stopping: set[str] = set()  # instances the platform itself is stopping
@@ -80,12 +87,17 @@ class Service:
         slot.host = host = self._host(slot, name)
         instance = self.sim.spawn(name, self.entry, env=self.env, host=host)
         slot.instance = instance
+        if self.edge is not None:
+            # a rollout's new process waits for its cutover (preboot); a crash's restart just boots
+            self.edge.launched(instance, slot.index, replaces=slot.replaces is not None and not slot.restart_times)
         self.sim.at(self.sim.now() + self.platform.readiness_delay, lambda: self._ready(instance))
         return instance
 
     def _ready(self, instance: Instance) -> None:
         if instance.alive:
             self.sim.record("ready", instance.name)
+            if self.edge is not None:
+                self.edge.ready(instance)
 
     # -- platform actions ------------------------------------------------------------
 
@@ -141,6 +153,8 @@ class Service:
     def _cutover(self, index: int) -> None:
         """The platform switches replica ``index`` to the new generation (recorded even if the old is gone)."""
         self.sim.record("cutover", None, replica=index, generation=self.slots[index].generation)
+        if self.edge is not None:
+            self.edge.cutover(self.slots[index].instance)
 
     def _stop(self, instance: Instance | None, then=None) -> None:  # type: ignore[no-untyped-def]
         """Stop signal now, SIGKILL after the grace period; ``then`` once it is gone."""
@@ -153,6 +167,8 @@ class Service:
         if instance.name in self.stopping:
             return  # already signalled, its SIGKILL already due
         self.stopping.add(instance.name)
+        if self.edge is not None:
+            self.edge.signalled(instance)
         self.sim.record("stop", instance.name, signal=self.platform.stop_signal, grace=self.platform.grace)
         self.sim.signal(instance, SIGNALS[self.platform.stop_signal])
         self.sim.at(self.sim.now() + self.platform.grace, lambda: self._kill(instance))

@@ -1,6 +1,7 @@
 """A plain-text timeline: one lane per instance, one column per time bucket.
 
     b booting (spawned, not yet polling)   = polling (holds the slot)
+    w receives webhook POSTs (answers 2xx)
     . waiting                              ~ backing off after a 409
     p probing (a getUpdates that did not wait)
     s stopping (got its stop signal)       ! got a 409 in this bucket
@@ -23,7 +24,7 @@ from ..sim.trace import Trace
 
 EVENT_MARKS = {"deploy": "D", "restart": "R", "stop": "S", "kill": "K", "crash": "C", "exit": "X", "pause": "P",
                "stray_start": "+", "stray_stop": "-"}  # fmt: skip
-PRIORITY = " .~bps=!"  # a later character wins a bucket
+PRIORITY = " .~bpsw=!"  # a later character wins a bucket
 EVENT_PRIORITY = "X-+CPSKRD"  # platform lane: a later character wins a column (a deploy is never hidden by an exit)
 
 
@@ -33,6 +34,22 @@ LEGEND = (
     "        X<code> after a lane: its exit code   platform: D deploy  R restart  S stop signal  K SIGKILL\n"
     "        C crash  X exit  P pause  + stray start  - stray stop   ^ settled: liveness judged from there"
 )
+
+WEBHOOK_LEGEND = (
+    "\n        w receives webhook POSTs (answers 2xx)   webhook lane: - set  ! a POST failed (edge error, refusal, timeout)"
+)
+
+
+def _webhook_lane(h: History, step: float, columns: int) -> list[str]:
+    """When a webhook was set, and the buckets where a POST failed: deaf time reads as blanks and !."""
+    lane = [" "] * columns
+    for start, end in h.webhook_set():
+        for i in range(int(start / step), min(columns - 1, int(max(start, end - 1e-9) / step)) + 1):
+            lane[i] = "-"
+    for e in h.webhook_steps:
+        if e["event"] in ("fail", "drop"):
+            lane[min(int(e["t"] / step), columns - 1)] = "!"
+    return lane
 
 
 def timeline(trace: Trace, width: int = 90, *, legend: bool = True, settle_bound: float = 60.0) -> str:
@@ -48,6 +65,8 @@ def timeline(trace: Trace, width: int = 90, *, legend: bool = True, settle_bound
         if mark and EVENT_PRIORITY.index(mark) >= EVENT_PRIORITY.find(events[column]):
             events[column] = mark
     lines = [f"{'':{name_width}}  t=0 … {trace.horizon:g} s, {step:g} s per column", f"{'platform':{name_width}} |{''.join(events)}|"]
+    if h.webhook_steps:
+        lines.append(f"{'webhook':{name_width}} |{''.join(_webhook_lane(h, step, columns))}|")
     for name in h.instances:
         code = f"  X{h.exit_codes[name]}" if name in h.exit_codes else ""
         lines.append(f"{name:{name_width}} |{''.join(_lane(h, name, step, columns))}|{code}")
@@ -61,7 +80,7 @@ def timeline(trace: Trace, width: int = 90, *, legend: bool = True, settle_bound
         lines.append("kicks (a getUpdates or setWebhook that ended another instance's poll):")
         lines += [f"  {k}" for k in kicked]
     if legend:
-        lines.append(LEGEND)
+        lines.append(LEGEND + (WEBHOOK_LEGEND if h.webhook_steps else ""))
     return "\n".join(lines)
 
 
@@ -110,7 +129,8 @@ def _lane(h: History, name: str, step: float, columns: int) -> list[str]:
 
     born, died = h.born[name], h.death(name)
     mine = [r for r in h.requests if r["instance"] == name]
-    first_poll = min((r["t"] for r in mine if r["method"] == "getUpdates"), default=died)
+    got = [r["t"] for r in mine if r["method"] == "getUpdates"] + [s for s, _, who in h.receiving if who == name]
+    first_poll = min(got, default=died)
     paint(born, died, ".")
     paint(born, first_poll, "b")
     for r in mine:
@@ -124,6 +144,9 @@ def _lane(h: History, name: str, step: float, columns: int) -> list[str]:
     for p in h.polls:
         if p.instance == name:
             paint(p.start, p.end, "=")
+    for start, end, who in h.receiving:
+        if who == name:
+            paint(start, end, "w")
     stops = [e["t"] for e in h.trace if e["kind"] == "signal" and e["instance"] == name]
     if stops:
         paint(min(stops), died, "s")

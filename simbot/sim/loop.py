@@ -282,7 +282,7 @@ class VirtualLoop(asyncio.SelectorEventLoop):
     async def create_server(self, protocol_factory: Any, host: Any = None, port: Any = None, *args: Any,
                             **kwargs: Any) -> Any:  # fmt: skip
         """A port held on the process's host while it lives (servers.py): no real socket; the run's own
-        processes connect to it (``create_connection``), no platform router does yet."""
+        processes connect to it (``create_connection``), and so does a web platform's edge (webhook POSTs)."""
         return self.ports.bind(self, host if isinstance(host, str) or host is None else str(host), port, protocol_factory)
 
     async def create_unix_connection(self, protocol_factory: Any, path: Any = None, *args: Any, **kwargs: Any) -> Any:

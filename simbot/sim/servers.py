@@ -8,7 +8,8 @@ gives a server that holds ``(host, port)`` in the run's port table while its pro
 lives, refuses a second holder on the same host as the kernel would (``EADDRINUSE``),
 and accepts the virtual connections (connections.py) that processes open to it:
 ``localhost`` is the caller's own machine, a service's name (``redis``) is the machine
-the run's service listens on. No platform router sends traffic to it yet. A process's
+the run's service listens on; a web platform's edge (platforms/edge.py) sends webhook POSTs to
+the process it routes to, at its ``PORT``. A process's
 servers close when it dies, as the kernel closes its listening sockets. Raw
 ``socket.bind`` / ``listen`` stay refused (sandbox.py): a server in a thread cannot be
 modelled anyway.

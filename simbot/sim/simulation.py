@@ -21,11 +21,11 @@ import tempfile
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fake_telegram import DEFAULT_EPOCH, FakeTelegram
 
@@ -44,6 +44,8 @@ from .trace import Event, Trace
 from .watchdog import armed
 
 DEFAULT_TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+# a webhook URL on a host no service of the run publishes: the real internet, never contacted
+OUTSIDE_THE_RUN = "Failed to resolve host: Name or service not known"
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 _real_sleep = time.sleep
 
@@ -80,6 +82,7 @@ class Simulation:
         self._outputs: list[Output] = []
         self._output_lines: dict[str, int] = {}
         self._output_tail: dict[str, deque[tuple[float, str, str]]] = {}
+        self.edges: dict[str, Callable[[Any], Awaitable[Any]]] = {}  # public host -> a service's edge (webhooks)
 
     # -- the world ---------------------------------------------------------------
 
@@ -127,6 +130,23 @@ class Simulation:
         self.record("exit", instance.name, code=instance.exit_code)
         for listener in self.on_exit:
             listener(instance)
+
+    def publish(self, url: str, edge: Callable[[Any], Awaitable[Any]]) -> None:
+        """A service is reachable at ``url`` (its platform's public https address): webhook POSTs the fake
+        makes to that host go to ``edge`` (platforms/edge.py). The fake gets its deliver seam then, so
+        runs that publish nothing make no webhook POSTs at all, as before."""
+        self.edges[(urlsplit(url).hostname or "").lower()] = edge
+        if self.fake.deliver is None:
+            self.fake.deliver = self._deliver_webhook
+
+    async def _deliver_webhook(self, post: Any) -> Any:
+        """The fake's deliver seam: a published host's edge answers; any other host is outside the run."""
+        from fake_telegram.core.delivery import Failure
+
+        edge = self.edges.get((urlsplit(post.url if "://" in post.url else "https://" + post.url).hostname or "").lower())
+        if edge is None:
+            return Failure(OUTSIDE_THE_RUN)
+        return await edge(post)
 
     def signal(self, instance: Instance, signum: int) -> None:
         if instance.alive:

@@ -95,7 +95,24 @@ def ensure_started() -> None:
     for name, unit in (("time", "s"), ("monotonic", "s"), ("perf_counter", "s"), ("time_ns", "ns from s"),
                        ("monotonic_ns", "ns"), ("perf_counter_ns", "ns")):  # fmt: skip
         setattr(time, name, _direct(getattr(time, name), unit))  # freezegun's fake, wrapped
+    for name in ("localtime", "gmtime"):
+        setattr(time, name, _zoned(getattr(time, name)))
     _started = True
+
+
+def _zoned(fake: Any) -> Any:
+    """freezegun's ``localtime``/``gmtime`` give a ``struct_time`` without ``tm_zone``/``tm_gmtoff``
+    (None): aiohttp's access log builds ``timedelta(seconds=tm_gmtoff)`` from it and fails. In a run
+    every machine keeps UTC, as containers do, so those fields are UTC's."""
+
+    def zoned(*args: Any) -> Any:
+        result = fake(*args)
+        if not _active or getattr(result, "tm_gmtoff", 0) is not None:
+            return result
+        return time.struct_time(tuple(result)[:9], {"tm_zone": "UTC", "tm_gmtoff": 0})
+
+    zoned.__name__ = fake.__name__
+    return zoned
 
 
 class following:

@@ -107,6 +107,7 @@ def test_targets_map_to_the_programs_entry_points(monkeypatch, tmp_path: Path):
 
 
 def test_each_process_gets_the_token_variables_and_bot_env_which_wins(monkeypatch):
+    from simbot.platforms.routing import routing_for
     from simbot.sim import simulation
 
     seen: list[dict[str, str]] = []
@@ -120,7 +121,8 @@ def test_each_process_gets_the_token_variables_and_bot_env_which_wins(monkeypatc
     bot = Bot(entry="tests.checking.bots.entries:token_from_bot_token", env={"TOKEN": "mine", "MODE": "test"})
     verdict = judge(simulate(deploy_scenario(bot, "k8s_recreate", 0)))
     assert verdict.status == "PASS"  # it polled with BOT_TOKEN: the simulation's token
-    assert seen and all(env == {**dict.fromkeys(TOKEN_VARS, DEFAULT_TOKEN), "TOKEN": "mine", "MODE": "test"}
+    web = routing_for("k8s_recreate").env()  # type: ignore[union-attr]  # the platform's PORT and public URL
+    assert seen and all(env == {**web, **dict.fromkeys(TOKEN_VARS, DEFAULT_TOKEN), "TOKEN": "mine", "MODE": "test"}
                         for env in seen)  # fmt: skip
 
 
