@@ -84,8 +84,12 @@ def _dask(cluster: str) -> Iterator[_Pool]:
     kind, value = parse(cluster)
     local = None
     if kind == "local":
-        local = LocalCluster(n_workers=value, threads_per_worker=1, processes=True, dashboard_address=None,
-                             silence_logs=logging.ERROR)  # fmt: skip
+        import dask
+
+        # the workers' statistical profiler samples every thread every 10 ms: CPU the chunks' children need
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            local = LocalCluster(n_workers=value, threads_per_worker=1, processes=True, dashboard_address=None,
+                                 silence_logs=logging.ERROR)  # fmt: skip
         value = local
     client = _connect(Client, value, cluster)
     held: set[Any] = set()  # a Dask future nobody holds is cancelled
