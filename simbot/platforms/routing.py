@@ -1,4 +1,4 @@
-"""Which instance of a service gets a webhook POST during a deploy (docs/webhooks.md §2).
+"""Which instance of a service gets a webhook POST during a deploy (docs/platforms.md §5.2).
 
 Telegram never talks to an instance: it POSTs to the platform's edge, and the platform
 decides who answers. These are the per-preset rules, as pure data and one pure function,

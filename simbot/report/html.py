@@ -60,6 +60,8 @@ ul{margin:0;padding-left:16px}code{font-size:12px}
 .kick>span{top:-3px;color:#b00;font-weight:bold}.kicked>span{top:16px;color:#b00}
 .exit{height:30px;border-left:2px solid #333}.exit>span{top:8px;left:3px;transform:none;background:#333;color:#fff;padding:0 2px}
 .notes h2{font-size:14px;margin:14px 0 4px}
+.receive{top:6px;height:18px;min-width:1px;background:#1f8a8a;border-left:1px solid #0d5555}
+.hook{top:0;height:5px;min-width:1px;background:#1f8a8a}.hookfail{top:0;height:52px;border-left:2px solid #d22;width:0}
 """
 
 
@@ -137,11 +139,19 @@ def _platform(page: _Page) -> None:
         if live >= 2 and t > last:
             page.el("platform", "overlap", last, t, "overlap", f"{_num(last)}–{_num(t)} s: {live} live pollers")
         live, last = live + delta, t
-    first = min((p.start for p in h.polls), default=h.horizon)
-    covered = first
-    for s, e, _ in [*h.polling_intervals(), (h.horizon, h.horizon, "")]:
+    for start, end in h.webhook_set():
+        page.el("platform", "hook", start, end, "hook", f"{_num(start)}–{_num(end)} s: a webhook is set")
+    for e in h.webhook_steps:
+        if e["event"] in ("fail", "drop"):
+            why = e.get("error") or e.get("reason") or e["event"]
+            page.el("platform", "hookfail", e["t"], None, "hookfail", f"t={_num(e['t'])} s: a webhook POST failed ({why})",
+                    event=e["event"])  # fmt: skip
+    serving = h.serving_intervals()  # polling, or answering webhook POSTs: deaf time is a gap too
+    nobody = "nobody polls or receives webhook POSTs" if h.receiving else "nobody polls"
+    covered = min((s for s, _, _ in serving), default=h.horizon)
+    for s, e, _ in [*serving, (h.horizon, h.horizon, "")]:
         if s > covered:
-            page.el("platform", "gap", covered, s, "gap", f"{_num(covered)}–{_num(s)} s: nobody polls")
+            page.el("platform", "gap", covered, s, "gap", f"{_num(covered)}–{_num(s)} s: {nobody}")
         covered = max(covered, e)
 
 
@@ -176,6 +186,10 @@ def _instance(page: _Page, name: str) -> None:
         if PHASES[phase] != "polling":
             page.el(name, "phase", a, b, f"ph {PHASES[phase]}", f"{_num(a)}–{_num(b)} s: {PHASES[phase]}",
                                phase=PHASES[phase])  # fmt: skip
+    for start, end, who in h.receiving:
+        if who == name:
+            page.el(name, "receive", start, end, "receive", f"{_num(start)}–{_num(end)} s: receives webhook POSTs "
+                    "(answers 2xx)", phase="receiving")  # fmt: skip
     for p in h.polls:
         if p.instance == name:
             kicker = h.by_id[p.request["kicked_by"]] if p.request["kicked_by"] is not None else None
@@ -237,6 +251,7 @@ def _legend() -> str:
              ("backoff", "backing off after a 409"), ("probe", "probe (getUpdates that did not wait)"),
              ("stopping", "stopping"), ("paused", "paused (frozen)"), ("violation", "checker violation"), ("overlap", "two live pollers"),
              ("gap", "nobody polls")]  # fmt: skip
+    items += [("receive", "receives webhook POSTs"), ("hook", "a webhook is set")]
     swatches = "".join(f'<span><i class="{c}" style="position:static"></i>{t}</span>' for c, t in items)
     return (f'<p class="legend">{swatches}<span><b style="color:#d22">409</b> conflict received</span>'
             "<span>▼ updates delivered, ● handled</span><span>↯ kicked another instance's poll, ⤓ was kicked</span>"

@@ -58,10 +58,14 @@ def incident() -> tuple[Trace, Any, str]:
 
 @pytest.fixture(scope="module")
 def layout(incident: tuple[Trace, Any, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return laid_out(incident[2], tmp_path_factory.mktemp("chromium"))
+
+
+def laid_out(text: str, tmp: Path) -> dict[str, Any]:
+    """Every lane's and marker's box as a real headless Chromium lays the page out."""
     browser = chromium()
-    tmp = tmp_path_factory.mktemp("chromium")
     page = tmp / "page.html"
-    page.write_text(incident[2].replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    page.write_text(text.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
     command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp / 'profile'}",
                "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9", f"--window-size={WIDTH},900",
@@ -192,3 +196,37 @@ def test_an_error_page_says_so_first_and_lists_the_crashes_and_findings():
     assert 'data-status="ERROR"' in page and 'data-outcome="pass"' not in page
     cut = Trace(records[:2], horizon=10.0, meta={"ended_by": "step limit: more than 10 loop steps"})
     assert 'class="banner inconclusive" id="banner">INCONCLUSIVE: cut short' in html_timeline(cut, judge(cut))
+
+
+WEBHOOK_W2 = Path(__file__).parents[2] / "scenarios" / "webhook-delete-on-shutdown-aiogram-render_web.toml"
+
+
+def test_a_deaf_webhook_bot_shows_where_the_webhook_ended_and_nobody_received(tmp_path: Path):
+    """W2: the old instance's shutdown deletes the webhook; the page shows each instance receiving until
+    then, the webhook band ending there, and the deaf time after it as a gap with the liveness finding."""
+    trace, verdict, _ = replay(load(WEBHOOK_W2))
+    h = History(trace)
+    page = html_timeline(trace, verdict, "W2")
+    assert "s: nobody polls or receives webhook POSTs" in page
+    layout = laid_out(page, tmp_path)
+    items = layout["items"]
+    horizon = trace.horizon
+
+    def at(item: dict[str, Any], key: str = "x") -> float:
+        lane = layout["lanes"][item["lane"]]
+        x = item["x"] + (item["w"] if key == "end" else 0)
+        return (x - lane["x"]) / lane["w"] * horizon
+
+    per_pixel = horizon / layout["lanes"]["platform"]["w"]
+    receive = sorted((i["lane"], float(i["t"]), float(i["end"])) for i in items if i["kind"] == "receive")
+    assert receive == sorted((who, s, e) for s, e, who in h.receiving)
+    assert {lane for lane, _, _ in receive} == {"bot.v1", "bot.v2"}
+    [hook] = [i for i in items if i["kind"] == "hook"]
+    [(set_at, deleted_at)] = h.webhook_set()
+    deleted = [r["t"] for r in h.requests if r["method"] == "deleteWebhook" and r["status"] == 200]
+    assert deleted == [deleted_at] and deleted_at < horizon  # the old instance's shutdown hook
+    assert abs(at(hook) - set_at) <= PIXELS * per_pixel and abs(at(hook, "end") - deleted_at) <= PIXELS * per_pixel
+    [gap] = [i for i in items if i["kind"] == "gap" and float(i["t"]) >= deleted_at]
+    assert float(gap["t"]) == max(e for _, _, e in receive) == deleted_at and float(gap["end"]) == horizon
+    assert any(i["kind"] == "violation" and i["check"] == "liveness" for i in items)
+    assert verdict.outcome("liveness") == "fail" and not h.polls  # a webhook bot: it never polled, yet not ERROR
