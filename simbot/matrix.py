@@ -159,11 +159,13 @@ def rows(
     else:
         chosen_policies, chosen_platforms = select(policies, platforms)
         tables.append(("ptb", [(p, p) for p in chosen_policies]))
-    if framework is None:
-        tables.append(("", list(bots)))  # your bot's framework is its own: no label
-    cells = [(name, label, what, platform) for platform in chosen_platforms
-             for name, columns in tables for label, what in columns]  # fmt: skip
-    cells.sort(key=lambda c: list(FRAMEWORKS).index(c[0]) if framework is not None else 0)  # stable: a table each
+    if framework is None:  # one table: the policies and your bots (their framework is their own: no label)
+        tables.append(("", list(bots)))
+        cells = [(name, label, what, platform) for platform in chosen_platforms
+                 for name, columns in tables for label, what in columns]  # fmt: skip
+    else:  # a table per framework
+        cells = [(name, label, what, platform) for name, columns in tables
+                 for platform in chosen_platforms for label, what in columns]  # fmt: skip
     out = []
     for i, (name, label, what, platform) in enumerate(cells):
         if progress is not None:

@@ -53,6 +53,8 @@ class History:
                     self.killed.add(event["instance"])
         self.instances = list(self.born)
         self.polls = [p for p in map(self._poll, self.requests) if p is not None and p.end > p.start]
+        # the server's webhook POSTs (deliver, ack, fail, …); harness ``webhook`` events carry no ``event``
+        self.webhook_steps: list[dict[str, Any]] = [e for e in trace.of("webhook") if "event" in e]
         self.receiving = self._receiving()
 
     def alive(self, instance: str, t: float) -> bool:
@@ -82,13 +84,17 @@ class History:
         """When an instance got updates: polling, or receiving webhook POSTs. Without a webhook: the polls."""
         return sorted(self.polling_intervals() + self.receiving) if self.receiving else self.polling_intervals()
 
+    def _url_requests(self) -> list[tuple[float, str]]:
+        """The bot's changes of the webhook's URL: a setWebhook's URL, "" for a deleteWebhook or a setWebhook
+        without one (the server closing it is a webhook step)."""
+        return [(r["t"], r["params"].get("url", "") if r["method"] == "setWebhook" else "") for r in self.requests
+                if r["method"] in ("setWebhook", "deleteWebhook") and r["status"] == 200]  # fmt: skip
+
     def webhook_set(self) -> list[tuple[float, float]]:
         """When a webhook was set (a setWebhook with a URL until a deleteWebhook, an empty URL or a close)."""
         out: list[tuple[float, float]] = []
         since: float | None = None
-        marks = [(r["t"], r["params"].get("url", "") if r["method"] == "setWebhook" else "") for r in self.requests
-                 if r["method"] in ("setWebhook", "deleteWebhook") and r["status"] == 200]  # fmt: skip
-        marks += [(e["t"], "") for e in self.webhook_steps if e["event"] == "close"]
+        marks = self._url_requests() + [(e["t"], "") for e in self.webhook_steps if e["event"] == "close"]
         for t, url in sorted(marks, key=lambda m: m[0]):
             if url and since is None:
                 since = t
@@ -99,29 +105,23 @@ class History:
             out.append((since, self.horizon))
         return out
 
-    @property
-    def webhook_steps(self) -> list[dict[str, Any]]:
-        """The server's webhook POSTs (deliver, ack, fail, …); harness ``webhook`` events carry no ``event``."""
-        return [e for e in self.trace.of("webhook") if "event" in e]
-
     def _receiving(self) -> list[tuple[float, float, str]]:
         """When each instance received webhook POSTs: from a 2xx it answered while a webhook was set, until
         a POST nobody answered (an edge error, a refusal, a timeout), the webhook's removal or a change of
         its URL, or the instance's death. Between two POSTs the last answer stands: the instance counts
         as receiving while the webhook is set, routed to it, and it answers."""
-        changes: list[tuple[float, int, str, str | None]] = []  # (t, order, what, url or instance)
-        for r in self.requests:
-            if r["method"] in ("setWebhook", "deleteWebhook") and r["status"] == 200:
-                url = r["params"].get("url", "") if r["method"] == "setWebhook" else ""
-                changes.append((r["t"], 0, "set", url))
         steps = self.webhook_steps
         if not steps:
             return []
+        changes: list[tuple[float, int, str, str | None]] = []  # (t, order, what, url or instance)
+        changes += [(t, 0, "set", url) for t, url in self._url_requests()]  # before the POSTs of its instant
         for e in steps:
             if e["event"] == "ack" and e["instance"] in self.born:
                 changes.append((e["t"], 1, "ack", e["instance"]))
-            elif e["event"] in ("fail", "drop") or e["event"] == "close":
-                changes.append((e["t"], 1, "deaf" if e["event"] != "close" else "set", "" if e["event"] == "close" else None))
+            elif e["event"] in ("fail", "drop"):
+                changes.append((e["t"], 1, "deaf", None))
+            elif e["event"] == "close":  # the server closed the webhook: as a removal
+                changes.append((e["t"], 1, "set", ""))
         for name, t in self.died.items():
             changes.append((t, 2, "died", name))
         out: list[tuple[float, float, str]] = []

@@ -143,7 +143,7 @@ def _platform(page: _Page) -> None:
         page.el("platform", "hook", start, end, "hook", f"{_num(start)}–{_num(end)} s: a webhook is set")
     for e in h.webhook_steps:
         if e["event"] in ("fail", "drop"):
-            why = e.get("error") or e.get("reason") or e["event"]
+            why = e.get("status") or e.get("error") or e["event"]
             page.el("platform", "hookfail", e["t"], None, "hookfail", f"t={_num(e['t'])} s: a webhook POST failed ({why})",
                     event=e["event"])  # fmt: skip
     serving = h.serving_intervals()  # polling, or answering webhook POSTs: deaf time is a gap too
