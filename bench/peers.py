@@ -2,8 +2,8 @@
 
 Both peers need Python >= 3.12, so this file runs under ``python3.12`` with the peers installed
 in ``.bench-deps/py312`` (``bench.cases.race`` starts it and says so when there is no 3.12). The
-program is tests/sim/race.py's, as a plain coroutine: ``a`` checks the slot, awaits, then takes
-it; ``b`` arrives one loop iteration later. Each search starts at seed ``n * 1000`` (n = 0..N-1)
+program is tests/sim/race.py's own (imported, plain asyncio): ``a`` checks the slot, awaits, then
+takes it; ``b`` arrives one loop iteration later. Each search starts at seed ``n * 1000`` (n = 0..N-1)
 and counts the runs until the first failure, as the simbot side does.
 
     PYTHONPATH=.bench-deps/py312 python3.12 bench/peers.py [--searches N]   (prints one JSON line)
@@ -11,28 +11,22 @@ and counts the runs until the first failure, as the simbot side does.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import statistics
 import sys
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 RUNS = 100  # a search's budget, as on the simbot side
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout: tests/sim/race.py
+
+from tests.sim.race import race as check_then_act  # noqa: E402
 
 
 async def race() -> None:
-    slot: dict[str, str | None] = {"owner": None}
-
-    async def claim(name: str, hops: int) -> None:
-        for _ in range(hops):
-            await asyncio.sleep(0)
-        if slot["owner"] is None:
-            await asyncio.sleep(0)
-            assert slot["owner"] is None, f"{name} takes the slot {slot['owner']} holds"
-            slot["owner"] = name
-
-    await asyncio.gather(claim("a", 0), claim("b", 1))
+    """tests/sim/race.py's program itself (plain asyncio), without the simulator's instance context."""
+    await check_then_act(None)
 
 
 def race_for_simloop() -> Any:  # simloop calls a plain function that returns the coroutine

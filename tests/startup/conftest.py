@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -25,7 +27,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         return
     if any("redis_url" in getattr(item, "fixturenames", ()) for item in items):
         port = free_port()
-        workdir = config._tmp_path_factory.mktemp("redis")  # type: ignore[attr-defined]
+        workdir = Path(_early.enter_context(tempfile.TemporaryDirectory(prefix="simbot-redis-")))
         _early.enter_context(redis_server(port, workdir))
         _early_url.append(f"redis://127.0.0.1:{port}/0")
 
