@@ -156,11 +156,16 @@ def never_polled(h: History) -> str | None:
     caused = _platform_caused(h.trace)
     raised = {e["instance"]: e for e in h.trace.of("uncaught")}
     stuck = {e["instance"]: e for e in h.trace.of("deadlock")}
+    unreachable = {e["instance"]: e for e in h.trace.of("unreachable")}
     reasons: dict[str, list[str]] = {}
     for name in h.instances:
         if name in raised:
             e = raised[name]
             why = f"raised {e.get('type')}: {scrub(e.get('message'))} at {scrub(e.get('where'))}"
+        elif name in unreachable:
+            e = unreachable[name]
+            why = (f"listened on {e.get('host')}:{e.get('port')} only, which the platform's router (on another "
+                   "machine) cannot reach: bind 0.0.0.0")  # fmt: skip
         elif name in h.died:
             code = h.exit_codes.get(name)
             why = f"was stopped by the platform (exit {code})" if name in caused else f"exited {code}"

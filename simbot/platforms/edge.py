@@ -28,6 +28,7 @@ from .routing import Routing, Target, choose, routable
 if TYPE_CHECKING:
     from ..sim.simulation import Simulation
 
+LOOPBACK_ONLY = ("127.0.0.1", "localhost", "::1")
 EDGE_ADDRESS = "10.0.255.1"  # where the edge's connections come from (outside every machine of the run)
 
 
@@ -44,6 +45,7 @@ class Edge:
         self.instances: dict[str, Instance] = {}
         self._launched = 0
         self._routed: tuple[str, ...] | None = None  # the routable set last seen, to record its changes
+        self._unreachable: set[str] = set()  # instances already recorded as listening on loopback only
 
     # -- what the platform tells the edge --------------------------------------------
 
@@ -73,7 +75,11 @@ class Edge:
             instance = self.instances[name]
             target.alive = instance.alive
             machine = str(getattr(instance.process, "host", None) or name)
-            target.listening = instance.alive and ports.listening((machine, self.rule.port)) is not None
+            server = ports.listening((machine, self.rule.port))
+            target.listening = instance.alive and reachable(server)
+            if instance.alive and server is not None and not target.listening and name not in self._unreachable:
+                self._unreachable.add(name)  # the verdict must say why this instance never gets a POST
+                self.sim.record("unreachable", name, host=server.host, port=self.rule.port)
 
     async def __call__(self, post: Post) -> Outcome:
         now = self.sim.now()
@@ -86,7 +92,7 @@ class Edge:
         instance = self.instances[target.name]
         machine = str(getattr(instance.process, "host", None) or target.name)
         server = self.sim.loop.ports.listening((machine, self.rule.port))
-        if server is None:
+        if not reachable(server):
             return Answer(
                 *self.rule.bad_gateway, instance=target.name
             )  # the port is closed: connection refused
@@ -107,6 +113,13 @@ class Edge:
         if tuple(names) != self._routed:
             self._routed = tuple(names)
             self.sim.record("route", None, url=self.rule.public_url, to=names)
+
+
+def reachable(server: Any) -> bool:
+    """The edge connects from outside the process's machine: a server bound to loopback only
+    (``127.0.0.1``, ``localhost``, ``::1``, behind a same-host nginx in aiogram's and PTB's examples)
+    refuses it, as the kernel does; ``0.0.0.0``, ``::`` or the machine's address accept it."""
+    return server is not None and server.host not in LOOPBACK_ONLY
 
 
 class _Pipe(asyncio.Protocol):

@@ -28,6 +28,7 @@ from . import connections, greenproc, where
 from .process import Instance, current
 from .schedule import Picker, Schedule
 from .servers import PortTable, machine_of_caller
+from .sockets import SocketTable
 from .watchdog import Unwinder, Watchdog
 
 T = TypeVar("T")
@@ -63,6 +64,7 @@ class VirtualLoop(asyncio.SelectorEventLoop):
         self.picker: Picker | None = None if schedule is None else schedule.picker()  # None: FIFO, at no cost
         self.findings: list[Finding] = []
         self.ports = PortTable()
+        self.sockets = SocketTable(self)
         self.set_task_factory(_adopting_task)
         self._micros = 0
         self._clock_resolution = 0.1 / MICROS  # timers within float noise of now are due now
@@ -240,6 +242,27 @@ class VirtualLoop(asyncio.SelectorEventLoop):
     async def shutdown_default_executor(self, timeout: float | None = None) -> None:
         if greenproc.current_process() is None:
             await super().shutdown_default_executor()
+
+    # A virtual socket (sockets.py) is ready when the run says so; a real descriptor asks the selector.
+    def add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
+        virtual = self.sockets.of(fd)
+        if virtual is None:
+            return super().add_reader(fd, callback, *args)
+        virtual.watch("r", callback, args)
+
+    def remove_reader(self, fd: Any) -> bool:
+        virtual = self.sockets.of(fd)
+        return super().remove_reader(fd) if virtual is None else virtual.unwatch("r")
+
+    def add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
+        virtual = self.sockets.of(fd)
+        if virtual is None:
+            return super().add_writer(fd, callback, *args)
+        virtual.watch("w", callback, args)
+
+    def remove_writer(self, fd: Any) -> bool:
+        virtual = self.sockets.of(fd)
+        return super().remove_writer(fd) if virtual is None else virtual.unwatch("w")
 
     async def getaddrinfo(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
         """The run's own names (``localhost``, a service's ``redis``) resolve to its virtual addresses;

@@ -14,8 +14,12 @@ Sealed (``SEALED`` below, plus ``VirtualLoop``'s own refusals: ``run_in_executor
 ``sock_connect``, ``subprocess_exec/shell``, ``create_datagram_endpoint``, ``create_unix_connection``):
 
 - network: ``socket.socket.connect/connect_ex/sendto/sendmsg``, ``socket.create_connection``,
-  DNS (``getaddrinfo``, ``gethostbyname(_ex)``, ``gethostbyaddr``, ``getnameinfo``); this
-  covers ``urllib``, ``http.client`` and ``requests``;
+  DNS (``getaddrinfo`` of a name outside the run, ``gethostbyname(_ex)``, ``gethostbyaddr``,
+  ``getnameinfo``); this covers ``urllib``, ``http.client`` and ``requests``;
+- listening: a TCP socket's ``bind``/``listen``/``accept`` go to the run's port table instead
+  (sockets.py: tornado, and so python-telegram-bot's ``run_webhook``, serve as written);
+  ``getaddrinfo`` answers ``None``, numeric addresses, ``localhost`` and the run's service names
+  without a lookup; any other ``bind`` (UDP, Unix) is refused;
 - threads: ``threading.Thread.start``, ``_thread.start_new_thread``, the thread and
   process pool executors' ``submit``;
 - processes: ``subprocess.Popen``, ``os.system/popen/fork/forkpty``, ``os.exec*``,
@@ -27,7 +31,7 @@ Sealed (``SEALED`` below, plus ``VirtualLoop``'s own refusals: ``run_in_executor
   ``signal.setitimer`` / ``getitimer`` for the real timer, ``signal.alarm``, and
   ``signal.pthread_sigmask`` blocking SIGALRM.
 
-Not sealed: a listening socket (``bind``/``listen``), C extensions that call the OS
+Not sealed: C extensions that call the OS
 directly, and ``_socket.socket`` used without the ``socket`` module's class.
 """
 
@@ -135,6 +139,9 @@ SEALED: list[tuple[Any, str, _Describe, Callable[..., BaseException], Callable[[
     (socket, "create_connection", lambda a: f"connection to {_address(a[:1])}", _net, _always),
     (socket.socket, "bind", lambda a: f"listening socket on {_address(a)}", _listen_error, _always),
     (socket.socket, "listen", lambda a: "listening socket", _listen_error, _always),
+    (socket.socket, "accept", lambda a: "", _listen_error, _always),  # replaced: a virtual listener's (sockets.py)
+    (socket.socket, "getsockname", lambda a: "", _listen_error, _always),  # replaced: a virtual listener's address
+    (socket.socket, "close", lambda a: "", _listen_error, _always),  # replaced: releases a virtual listener's port
     (socket, "getaddrinfo", lambda a: f"name lookup {a[0]}:{a[1] if len(a) > 1 else ''}", _dns, _always),
     (socket, "gethostbyname", lambda a: f"name lookup {a[0]}", _dns, _always),
     (socket, "gethostname", lambda a: "", _dns, _always),  # replaced, not refused: the simulated machine's name
@@ -206,6 +213,102 @@ def _connect_ex(real: Callable[..., Any]) -> Callable[..., Any]:
     return connect_ex
 
 
+def _bind(real: Callable[..., Any]) -> Callable[..., Any]:
+    """A TCP socket binds in the run's port table (sockets.py); anything else stays refused."""
+
+    def bind(sock: Any, address: Any) -> Any:
+        loop = _loop()
+        if loop is None:
+            return real(sock, address)
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
+            return loop.sockets.bind(sock, address)
+        finding = loop.report(f"listening socket on {_address((address,))}")
+        raise _listen_error(finding.where)
+
+    return bind
+
+
+def _listen(real: Callable[..., Any]) -> Callable[..., Any]:
+    def listen(sock: Any, *backlog: Any) -> Any:
+        loop = _loop()
+        if loop is None:
+            return real(sock, *backlog)
+        listener = loop.sockets.listener(sock)
+        if listener is None:
+            raise _listen_error(loop.report("listening socket").where)
+        listener.listen()
+        return None
+
+    return listen
+
+
+def _on_listener(method: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``accept``/``getsockname``/``close`` of a virtual listener go to it; of any other socket, to the kernel."""
+
+    def wrap(real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(sock: Any, *args: Any) -> Any:
+            loop = _loop() if _active else None
+            listener = loop.sockets.listener(sock) if loop is not None else None
+            if listener is None:
+                return real(sock, *args)
+            if method == "accept":
+                return listener.accept()
+            if method == "getsockname":
+                return listener.server.host, listener.server.port
+            loop.sockets.close(sock)
+            return real(sock)
+
+        call.__name__ = method
+        return call
+
+    return wrap
+
+
+def _getaddrinfo(real: Callable[..., Any]) -> Callable[..., Any]:
+    """Addresses a process may bind or reach inside the run resolve without the network (``None`` and
+    numeric addresses as the resolver answers them, ``localhost`` and the run's service names as
+    servers.py does); any other name would be a real lookup: refused."""
+
+    def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0) -> Any:
+        loop = _loop()
+        if loop is None:
+            return real(host, port, family, type, proto, flags)
+        if isinstance(host, bytes):
+            host = host.decode("idna")
+        address = _numeric(host, flags)
+        if address is None and isinstance(host, str):
+            address = loop.ports.resolve(host)
+        if address is None:
+            finding = loop.report(f"name lookup {host}:{port if port is not None else ''}")
+            raise _dns(finding.where)
+        af = socket.AF_INET6 if ":" in address else socket.AF_INET
+        if family not in (0, af):
+            raise socket.gaierror(socket.EAI_ADDRFAMILY, "Address family for hostname not supported")
+        number = int(port) if isinstance(port, int) or (isinstance(port, str | bytes) and port.isdigit()) else 0
+        sockaddr = (address, number, 0, 0) if af == socket.AF_INET6 else (address, number)
+        return [(af, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", sockaddr)]
+
+    return getaddrinfo
+
+
+def _numeric(host: Any, flags: int) -> str | None:
+    if host is None or host == "":
+        return "0.0.0.0" if flags & socket.AI_PASSIVE else "127.0.0.1"  # the machine's IPv4 only
+    for af in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(af, host)
+        except (OSError, TypeError, ValueError):
+            continue
+        return str(host)
+    return None
+
+
+_LISTENING: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
+    "bind": _bind, "listen": _listen, "getaddrinfo": _getaddrinfo,
+    "accept": _on_listener("accept"), "getsockname": _on_listener("getsockname"), "close": _on_listener("close"),
+}  # fmt: skip
+
+
 def _hostname(real: Callable[..., Any]) -> Callable[..., Any]:
     """``socket.gethostname()`` in a process is its simulated machine's name (``bot.c1``): the real
     one would differ between machines, and so would a trace that prints it."""
@@ -245,6 +348,8 @@ def _install() -> None:
             real = getattr(owner, name)
         if name == "connect_ex":
             replacement = _connect_ex(real)
+        elif name in _LISTENING:
+            replacement = _LISTENING[name](real)
         elif name == "gethostname":
             replacement = _hostname(real)
         else:

@@ -10,9 +10,8 @@ and accepts the virtual connections (connections.py) that processes open to it:
 ``localhost`` is the caller's own machine, a service's name (``redis``) is the machine
 the run's service listens on; a web platform's edge (platforms/edge.py) sends webhook POSTs to
 the process it routes to, at its ``PORT``. A process's
-servers close when it dies, as the kernel closes its listening sockets. Raw
-``socket.bind`` / ``listen`` stay refused (sandbox.py): a server in a thread cannot be
-modelled anyway.
+servers close when it dies, as the kernel closes its listening sockets. A server built on
+the socket module (tornado: ``bind``, ``listen``, ``accept``) holds its port here too (sockets.py).
 """
 
 from __future__ import annotations
@@ -46,7 +45,7 @@ class PortTable:
         if port == 0:
             port = self.ephemeral(machine)
         key = (machine, port)
-        if self.listening(key) is not None:
+        if self.held_by_someone(key):
             raise OSError(errno.EADDRINUSE, f"error while attempting to bind on address ({host!r}, {port}): "
                                             "address already in use")  # fmt: skip
         server = VirtualServer(loop, self, key, host or "0.0.0.0", protocol_factory, owner)
@@ -60,10 +59,16 @@ class PortTable:
         self.next_free[machine] = port + 1
         return port
 
+    def held_by_someone(self, key: tuple[str, int]) -> bool:
+        holder = self.held.get(key)
+        return holder is not None and not holder[1].closed and (holder[0] is None or holder[0].alive)
+
     def listening(self, key: tuple[str, int]) -> VirtualServer | None:
         holder = self.held.get(key)
         if holder is None or holder[1].closed or (holder[0] is not None and not holder[0].alive):
             return None
+        if holder[1].protocol_factory is None:
+            return None  # bound, not yet listening (sockets.py): the kernel refuses a connection
         return holder[1]
 
     def machine_of(self, host: str) -> str | None:

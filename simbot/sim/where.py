@@ -49,14 +49,16 @@ def unrooted(text: str) -> str:
 def stable_path(filename: str) -> str:
     """``filename`` as the same string on every machine: installed packages after
     ``site-packages/`` (a virtualenv inside the checkout would otherwise name itself),
-    then relative to a program target's project directory, to the working directory,
-    then to the standard library."""
+    then relative to a program target's project directory, to simbot's own checkout, to
+    the working directory, then to the standard library."""
     _, site, after = filename.rpartition(_SITE)
     if site:
         return after
     for root in _PROJECTS:
         if filename.startswith(root):
             return filename[len(root):]
+    if filename.startswith(_CHECKOUT):
+        return filename[len(_CHECKOUT):]  # simbot/…: the same from any working directory
     here = os.getcwd() + os.sep
     if filename.startswith(here):
         return filename[len(here):]

@@ -110,20 +110,38 @@ def test_create_connection_is_refused(listener: Listener) -> None:
 
 
 def test_name_lookups_are_refused(listener: Listener) -> None:
-    seen, findings, _ = attempt(lambda: socket.getaddrinfo("localhost", listener.port))
+    seen, findings, _ = attempt(lambda: socket.getaddrinfo("bot.example.org", listener.port))
     assert seen == ["gaierror"]
-    assert_refused(listener, findings, f"name lookup localhost:{listener.port}")
+    assert_refused(listener, findings, f"name lookup bot.example.org:{listener.port}")
     seen, findings, _ = attempt(lambda: socket.gethostbyname("localhost"))
     assert seen == ["gaierror"] and findings[0]["what"] == "name lookup localhost"
 
 
-def test_a_real_listening_socket_is_refused_and_the_port_stays_free() -> None:
+def test_addresses_a_server_binds_resolve_inside_the_run() -> None:
+    """tornado's bind_sockets asks getaddrinfo for the address it binds: answered, no lookup, no finding."""
+    passive = socket.AI_PASSIVE
+    for host, flags, expected in ((None, passive, "0.0.0.0"), ("", 0, "127.0.0.1"), ("0.0.0.0", passive, "0.0.0.0"),
+                                  ("localhost", 0, "127.0.0.1"), ("::", passive, "::")):  # fmt: skip
+        seen, findings, _ = attempt(lambda h=host, f=flags: socket.getaddrinfo(h, 8080, 0, socket.SOCK_STREAM, 0, f)[0][4][0])
+        assert seen == [f"returned {expected!r}"] and findings == [], (host, seen, findings)
+
+
+def test_a_datagram_listener_is_refused_and_a_tcp_one_binds_nothing_real() -> None:
     probe = socket.socket()
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
-    seen, findings, _ = attempt(lambda: socket.socket().bind(("127.0.0.1", port)))
+    seen, findings, _ = attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind(("127.0.0.1", port)))
     assert seen == ["PermissionError"] and findings[0]["what"] == f"listening socket on 127.0.0.1:{port}"
+
+    def tcp() -> tuple[str, int]:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", port))
+        sock.listen(8)
+        return sock.getsockname()
+
+    seen, findings, _ = attempt(tcp)  # held in the run's port table (sim/sockets.py)
+    assert seen == [f"returned {('127.0.0.1', port)!r}"[:40]] and findings == []
     again = socket.socket()  # nothing real was bound: the port is still free outside the simulation
     again.bind(("127.0.0.1", port))
     again.close()

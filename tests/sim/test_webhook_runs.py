@@ -76,7 +76,7 @@ def test_w1_the_instances_get_the_platforms_port_and_public_url():
     trace, _ = render()
     [webhook] = {r["params"]["url"] for r in trace.of("request") if r["method"] == "setWebhook"}
     assert webhook == "https://bot.onrender.com/webhook"  # BASE_WEBHOOK_URL, as the user sets it on Render
-    assert any("Running on http://127.0.0.1:10000" in e.get("text", "") for e in trace.of("output"))  # PORT
+    assert any("Running on http://0.0.0.0:10000" in e.get("text", "") for e in trace.of("output"))  # PORT
 
 
 def test_w2_deleting_the_webhook_on_shutdown_leaves_the_new_instance_deaf():

@@ -1,7 +1,7 @@
 """Echo bot behind aiohttp, the way aiogram's webhook example does it.
 
-Telegram POSTs updates to BASE_WEBHOOK_URL + WEBHOOK_PATH; a reverse proxy in front forwards
-them to WEB_SERVER_HOST:WEB_SERVER_PORT.
+Telegram POSTs updates to BASE_WEBHOOK_URL + WEBHOOK_PATH; the platform's router (Render, Heroku, a
+Kubernetes Service) forwards them to WEB_SERVER_HOST:WEB_SERVER_PORT.
 """
 
 import logging
@@ -23,7 +23,7 @@ TOKEN = getenv("BOT_TOKEN")
 API_URL = getenv("TELEGRAM_API_URL")  # API server: tests/clients/test_webhook_bots.py points it at a local fake
 
 # Webserver settings
-WEB_SERVER_HOST = "127.0.0.1"
+WEB_SERVER_HOST = "0.0.0.0"  # the example's 127.0.0.1 is for a same-host nginx; a platform's router is not on our host
 WEB_SERVER_PORT = int(getenv("PORT", "8080"))
 
 # Path to webhook route, on which Telegram will send requests

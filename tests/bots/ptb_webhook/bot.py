@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Echo bot in webhook mode: Telegram POSTs each update to us, we answer with the same text.
 
-Runs behind a reverse proxy on the same host (nginx terminates TLS and forwards to 127.0.0.1:$PORT).
+Runs as a web service (Render, Heroku, a Kubernetes Deployment): the platform terminates TLS and forwards
+to $PORT on this container, so the server listens on every interface.
 
 Usage: BOT_TOKEN=... WEBHOOK_URL=https://bot.example.com WEBHOOK_SECRET=... python bot.py
 """
@@ -47,7 +48,7 @@ def main() -> None:
 
     # setWebhook, then serve POSTs on 127.0.0.1:PORT/telegram until SIGINT/SIGTERM
     application.run_webhook(
-        listen="127.0.0.1",
+        listen="0.0.0.0",
         port=PORT,
         url_path=URL_PATH,
         webhook_url=f"{WEBHOOK_URL}/{URL_PATH}",
