@@ -225,6 +225,7 @@ class VirtualLoop(asyncio.SelectorEventLoop):
     def close(self) -> None:
         process = greenproc.current_process()
         if process is None:
+            self.sockets.close_all()
             return super().close()
         process.loop_closed = True  # only its own view: the shared loop runs on for everyone else
         return None

@@ -71,6 +71,14 @@ class PortTable:
             return None  # bound, not yet listening (sockets.py): the kernel refuses a connection
         return holder[1]
 
+    def serving(self) -> dict[Instance, list[int]]:
+        """The live processes that hold a listening port, with their ports in order."""
+        found: dict[Instance, list[int]] = {}
+        for (_, port), (owner, server) in sorted(self.held.items(), key=lambda item: item[0]):
+            if owner is not None and owner.alive and not server.closed and server.protocol_factory is not None:
+                found.setdefault(owner, []).append(port)
+        return found
+
     def machine_of(self, host: str) -> str | None:
         """The machine a connection to ``host`` (a name or an address ``resolve`` gave) reaches from the
         caller's: None for a host outside the run."""

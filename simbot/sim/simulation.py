@@ -204,9 +204,14 @@ class Simulation:
                 self.ended_by = "horizon"
             except Deadlock:
                 alive = [i for i in self.instances if i.alive]
-                self.ended_by = "quiet" if not alive else "deadlock"
+                serving = self.loop.ports.serving()  # a server waiting for its next request is idle, not stuck
+                stuck = [i for i in alive if i not in serving]
+                self.ended_by = "deadlock" if stuck else "quiet"
                 for instance in alive:
-                    self.record("deadlock", instance.name, waiting_on=_waiting(instance.tasks))
+                    if instance in serving:
+                        self.record("idle", instance.name, listening=serving[instance])
+                    else:
+                        self.record("deadlock", instance.name, waiting_on=_waiting(instance.tasks))
             except StepLimit as exc:
                 self.ended_by = f"step limit: {exc}"
             except Watchdog as exc:

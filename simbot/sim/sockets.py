@@ -261,6 +261,7 @@ class SocketTable:
     def __init__(self, loop: Any) -> None:
         self.loop = loop
         self.by_fd: dict[int, _Ready] = {}
+        self.graveyard: list[socket.socket] = []
         self._next_fd = FIRST_FD
 
     def new_fd(self, conn: StreamSocket) -> int:
@@ -290,11 +291,19 @@ class SocketTable:
             owner.resources.append(lambda: self._died(listener))
 
     def _died(self, listener: Listener) -> None:
-        """The process is gone: the kernel closes its listening socket."""
+        """The process is gone: its port is free again, as the kernel frees it. The real socket object
+        stays open until the run ends, so its number is not handed to another process's socket: the
+        processes share one asyncio loop and so one tornado IOLoop, whose handler table (keyed by
+        descriptor) still holds the dead process's entry — a reused number would be "added twice"."""
         if self.by_fd.get(listener.sock.fileno()) is listener:
             self.forget(listener.sock.fileno())
         listener.close()
-        _real_close(listener.sock)
+        self.graveyard.append(listener.sock)
+
+    def close_all(self) -> None:
+        """The run is over: close the real sockets of listeners whose processes died."""
+        while self.graveyard:
+            _real_close(self.graveyard.pop())
 
     def close(self, sock: socket.socket) -> None:
         listener = self.listener(sock)

@@ -59,6 +59,9 @@ def test_tornado_listens_on_the_platforms_port_through_virtual_sockets() -> None
     assert not trace.of("finding")  # no socket call escaped: bind/listen/accept all went to the run
     first = [e for e in acks(trace) if e["instance"] == "bot.v2"]
     assert first and first[0]["url"] == "https://bot.onrender.com/telegram"
+    # after the last update nothing can happen: the server waiting for a request is idle, not deadlocked
+    assert [(e["instance"], e["listening"]) for e in trace.of("idle")] == [("bot.v2", [10000])]
+    assert not trace.of("deadlock") and trace.meta["ended_by"] == "quiet"
 
 
 def test_a_bot_listening_on_loopback_only_is_never_reached_and_the_verdict_says_why() -> None:
@@ -73,3 +76,15 @@ def test_the_run_is_byte_identical_when_repeated() -> None:
     s = Scenario(seed=1, horizon=300.0, platform="k8s_rolling_1", bot=Bot(script=str(BOT)),
                  events=(Event(0.0, "start"), Event(60.0, "deploy")), updates=Updates(every=10.0))  # fmt: skip
     assert simulate(s).digest() == trace.digest()
+
+
+def test_a_crashed_webhook_process_restarts_and_serves_again() -> None:
+    # the processes share one asyncio loop, hence one tornado IOLoop: the dead process's handler stays
+    # in its table, so the restarted process's listening socket must not get the dead one's number
+    s = Scenario(seed=0, horizon=260.0, platform="render_web", bot=Bot(script=str(BOT)), updates=Updates(every=10.0),
+                 events=(Event(0.0, "start"), Event(10.0, "crash", {"replica": 0, "code": 137})))  # fmt: skip
+    trace = simulate(s)
+    verdict = judge(trace)
+    assert not trace.of("uncaught"), trace.of("uncaught")
+    assert "bot.v1#2" in {e["instance"] for e in acks(trace)}
+    assert verdict.status == "PASS", verdict.describe()
