@@ -19,7 +19,10 @@ def _build(info: InstanceContext) -> Any:
     return build(info)
 
 
-AIOGRAM = ("aiogram-lease",)  # policies that run an aiogram Dispatcher and Bot instead of a PTB Application
+AIOGRAM = ("aiogram-lease", "aiogram-webhook")  # policies that run an aiogram Dispatcher and Bot instead of a PTB Application
+
+
+WEBHOOK_SECRET = "simbot-fixed-secret"  # the webhook policies' secret when the scenario sets none: one for every deploy
 
 
 def with_policy(name: str, **params: Any):  # type: ignore[no-untyped-def]
@@ -29,7 +32,7 @@ def with_policy(name: str, **params: Any):  # type: ignore[no-untyped-def]
     simulation's shared store (a ``MemoryStore`` unless the scenario put another
     there) and the instance's name as its owner.
     """
-    from ..startup import LEASES, MemoryStore, policy
+    from ..startup import LEASES, WEBHOOKS, MemoryStore, policy
 
     build_aiogram = None
     if name in AIOGRAM:  # imported now, before the run: a simulation sends aiogram's session to the fake
@@ -45,6 +48,10 @@ def with_policy(name: str, **params: Any):  # type: ignore[no-untyped-def]
         if name in LEASES:
             fitted.setdefault("store", info.extra["shared"].setdefault("lease_store", MemoryStore()))
             fitted.setdefault("owner", info.name)
+        if name in WEBHOOKS:  # what the user sets in the platform's dashboard; a process has no os.environ of its own here
+            fitted.setdefault("url", info.env.get("WEBHOOK_URL"))
+            fitted.setdefault("secret", info.env.get("WEBHOOK_SECRET", WEBHOOK_SECRET))
+            fitted.setdefault("port", int(info.env["PORT"]) if "PORT" in info.env else None)
         if build_aiogram is not None:
             await policy(name, **fitted)(*build_aiogram(info))
         else:

@@ -3,7 +3,8 @@
 A start-up is ``async (app) -> None`` for a python-telegram-bot 22 Application;
 use one in production with ``asyncio.run(simbot.startup.run(app, policy))``. The lease
 also exists for aiogram 3 (``aiogram-lease``, ``simbot.startup.aiogram.AiogramLease``):
-``asyncio.run(simbot.startup.aiogram.run(dp, bot, policy))``.
+``asyncio.run(simbot.startup.aiogram.run(dp, bot, policy))``. A webhook bot runs under
+``webhook`` (``WebhookPolicy``) or ``aiogram-webhook`` (``simbot.startup.aiogram_webhook``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .aiogram import AiogramLease
+from .aiogram_webhook import AiogramWebhook
 from .base import Startup, run
 from .errors import FrameworkMissing, require_aiogram, require_ptb
 from .incident import DelayProbeBackoff
@@ -19,6 +21,7 @@ from .lock import HostLock
 from .naive import ExitOnConflict, Naive
 from .params import ParamError, check_policy
 from .stores import FileStore, LeaseStore, MemoryStore, StoreUnavailable
+from .webhook import WebhookPolicy
 
 POLICIES: dict[str, type] = {
     "naive": Naive,
@@ -26,9 +29,12 @@ POLICIES: dict[str, type] = {
     "delay-probe-backoff": DelayProbeBackoff,
     "lease": LeasePolicy,
     "aiogram-lease": AiogramLease,
+    "webhook": WebhookPolicy,
+    "aiogram-webhook": AiogramWebhook,
 }
 LEASES = ("lease", "aiogram-lease")  # policies that take the shared lease store and an owner
-FRAMEWORKS = {"aiogram-lease": require_aiogram}  # the framework a policy runs (python-telegram-bot if not listed)
+WEBHOOKS = ("webhook", "aiogram-webhook")  # policies that serve webhook POSTs (a web service's URL, secret and PORT)
+FRAMEWORKS = {"aiogram-lease": require_aiogram, "aiogram-webhook": require_aiogram}  # the framework a policy runs (python-telegram-bot if not listed)
 
 
 def policy(name: str, **params: Any) -> Startup:
@@ -46,6 +52,6 @@ def policy(name: str, **params: Any) -> Startup:
 
 
 __all__ = [
-    "LEASES", "POLICIES", "AiogramLease", "DelayProbeBackoff", "ExitOnConflict", "FrameworkMissing", "FileStore", "HostLock", "LeasePolicy", "LeaseStore",
-    "MemoryStore", "Naive", "ParamError", "Startup", "StoreUnavailable", "policy", "run",
+    "LEASES", "POLICIES", "WEBHOOKS", "AiogramLease", "AiogramWebhook", "DelayProbeBackoff", "ExitOnConflict", "FrameworkMissing", "FileStore", "HostLock", "LeasePolicy", "LeaseStore",
+    "MemoryStore", "Naive", "ParamError", "Startup", "StoreUnavailable", "WebhookPolicy", "policy", "run",
 ]

@@ -74,6 +74,9 @@ POLICY_RANGES: dict[str, dict[str, Range]] = {
     },
 }  # fmt: skip
 POLICY_RANGES["aiogram-lease"] = POLICY_RANGES["lease"]  # the same lease, polled by aiogram
+POLICY_RANGES["webhook"] = POLICY_RANGES["aiogram-webhook"] = {
+    "port": Range(1, 65535), "max_connections": Range(1, 100), "max_wait": PERIOD, "remember": Range(1, 10**7),
+}  # fmt: skip
 
 
 def typed(value: Any, hint: Any, key: str, bounds: Range | None = None) -> Any:
