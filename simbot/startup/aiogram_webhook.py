@@ -1,7 +1,7 @@
 """``aiogram-webhook``: the webhook rules of ``webhook.py`` for an aiogram 3 ``Dispatcher``.
 
 Same rules (read ``webhook.py``'s docstring): a fixed URL and secret from the environment, no
-drop, no deleteWebhook ever, getWebhookInfo before an idempotent setWebhook, 429 waited out,
+drop, no deleteWebhook ever, setWebhook at every start (a no-op at Telegram), 429 waited out,
 a re-sent update handled once per process, 0.0.0.0 and the platform's PORT.
 
 What differs, and why: aiogram's ``SimpleRequestHandler`` answers 200 at once and handles each
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .aiogram import _get_me
 from .base import log, stop_event
-from .webhook import Seen, Settings, Throttled, Webhook, WebhookInfo, _listed
+from .webhook import Seen, Settings, Throttled, Webhook, _listed
 
 if TYPE_CHECKING:
     from aiogram import Bot, Dispatcher
@@ -63,7 +63,7 @@ class AiogramWebhook(Webhook):
             try:
                 await site.start()
                 log.info("serving webhook POSTs on http://%s:%d%s", s.listen, s.port, s.path)
-                if await self.ensure(s.url, lambda: _read(bot), lambda: self._set(bot, s), stop):
+                if await self.ensure(s.url, lambda: self._set(bot, s), stop):
                     await stop.wait()
             finally:
                 await site.stop()  # no new POSTs
@@ -80,17 +80,6 @@ class AiogramWebhook(Webhook):
                                   allowed_updates=_listed(self.allowed_updates))  # fmt: skip
         except TelegramRetryAfter as exc:
             raise Throttled(float(exc.retry_after)) from None
-
-
-async def _read(bot: Bot) -> WebhookInfo:
-    from aiogram.exceptions import TelegramRetryAfter
-
-    try:
-        info = await bot.get_webhook_info()
-    except TelegramRetryAfter as exc:
-        raise Throttled(float(exc.retry_after)) from None
-    allowed = tuple(info.allowed_updates) if info.allowed_updates else None
-    return WebhookInfo(info.url, allowed, info.max_connections, info.last_error_message)
 
 
 def _handler(dp: Dispatcher, bot: Bot, secret: str, seen: Seen) -> Any:

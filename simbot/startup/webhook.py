@@ -9,12 +9,14 @@ Each rule answers a deploy failure of webhook mode (docs/startup.md, "webhook"):
   the deploy, including POSTs in flight to the old instance.
 - **Never delete the webhook on shutdown**: on a start-first platform the old instance stops
   after the new one set it; a delete then leaves the new one deaf.
-- **Idempotent set with 429 handling**: getWebhookInfo first; setWebhook only when the URL,
-  allowed_updates or max_connections differ, or when the last delivery error says our own
-  server refused Telegram (401/403: the secret Telegram holds is not ours; a secret cannot be
-  read back). Every setWebhook takes Telegram's one-per-second slot, so replicas starting
-  together get ``429 retry after 1``: waited out (at most ``max_wait`` s at a time) and retried,
-  never a crash. Any other error is retried too (1 s, doubling up to ``max_wait``).
+- **Idempotent set with 429 handling**: setWebhook with the same URL, secret and
+  max_connections and no drop is a no-op at Telegram ("Webhook is already set": in-flight
+  POSTs, queue and backoff untouched), so every start sends it; Telegram compares the secret,
+  which getWebhookInfo cannot show (skipping the call when getWebhookInfo's URL matches leaves a
+  changed secret unset, and every instance deaf: measured). Every setWebhook takes Telegram's
+  one-per-second slot, so replicas starting together get ``429 retry after 1``: waited out (at
+  most ``max_wait`` s at a time) and retried, never a crash. Any other error is retried too
+  (1 s, doubling up to ``max_wait``).
 - **Each update handled once per process**: Telegram re-sends an update whose POST failed or
   timed out (a 5xx from the platform's router after 30 s on Heroku), possibly to the same process
   that is still about to handle the first copy. An update id seen before is not handed to PTB
@@ -50,7 +52,6 @@ if TYPE_CHECKING:
     from telegram.ext import Application
 
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
-REFUSED = ("401", "403")  # a last_error_message naming these: the bot's server refused Telegram's secret
 
 
 class Throttled(Exception):
@@ -73,16 +74,6 @@ class Settings:
 
 
 @dataclass(frozen=True)
-class WebhookInfo:
-    """The parts of getWebhookInfo the policy compares, whatever framework read them."""
-
-    url: str
-    allowed_updates: tuple[str, ...] | None
-    max_connections: int | None
-    last_error: str | None
-
-
-@dataclass(frozen=True)
 class Webhook:
     """The webhook rules, framework-free: ``WebhookPolicy`` serves them with python-telegram-bot,
     ``aiogram_webhook.AiogramWebhook`` with aiogram."""
@@ -94,7 +85,7 @@ class Webhook:
     listen: str = "0.0.0.0"
     allowed_updates: tuple[str, ...] | None = None  # None: leave Telegram's setting as it is
     max_connections: int = 40
-    max_wait: float = 30.0  # the longest single wait before retrying getWebhookInfo/setWebhook
+    max_wait: float = 30.0  # the longest single wait before retrying setWebhook
     remember: int = 10000  # update ids kept to recognise a re-sent update
 
     def settings(self) -> Settings:
@@ -119,24 +110,12 @@ class Webhook:
         path = "/" + self.path.strip("/")
         return Settings(base.rstrip("/") + path, secret, self.listen, port, path)
 
-    def up_to_date(self, info: WebhookInfo, url: str) -> bool:
-        """Whether Telegram already has our webhook: then setWebhook is not sent at all."""
-        if info.url != url or (info.max_connections or 40) != self.max_connections:
-            return False
-        if self.allowed_updates is not None and set(info.allowed_updates or ()) != set(self.allowed_updates):
-            return False
-        return not (info.last_error and any(code in info.last_error for code in REFUSED))
-
-    async def ensure(self, url: str, read: Callable[[], Awaitable[WebhookInfo]], write: Callable[[], Awaitable[None]],
-                     stop: asyncio.Event) -> bool:  # fmt: skip
-        """Until Telegram has our webhook (True) or a stop signal came (False). ``read`` and ``write``
-        raise ``Throttled`` for a 429 and anything else for another failure."""
+    async def ensure(self, url: str, write: Callable[[], Awaitable[None]], stop: asyncio.Event) -> bool:
+        """setWebhook until Telegram has taken it (True) or a stop signal came (False). ``write``
+        raises ``Throttled`` for a 429 and anything else for another failure."""
         wait = 1.0
         while not stop.is_set():
             try:
-                if self.up_to_date(await read(), url):
-                    log.info("webhook already set to %s; not setting it again", url)
-                    return True
                 await write()
                 log.info("webhook set to %s", url)
                 return True
@@ -196,7 +175,7 @@ class WebhookPolicy(Webhook):
         try:
             await app.start()
             await server.serve_forever()
-            if await self.ensure(s.url, lambda: _read_ptb(app), lambda: self._set_ptb(app, s), stop):
+            if await self.ensure(s.url, lambda: self._set_ptb(app, s), stop):
                 await stop.wait()
         finally:
             await server.shutdown()  # stop listening; PTB then handles what it accepted
@@ -212,19 +191,6 @@ class WebhookPolicy(Webhook):
                                       allowed_updates=_listed(self.allowed_updates))  # fmt: skip
         except RetryAfter as exc:
             raise Throttled(_seconds(exc)) from None
-
-
-async def _read_ptb(app: Application) -> WebhookInfo:  # type: ignore[type-arg]
-    from telegram.error import RetryAfter
-
-    from .lease import _seconds
-
-    try:
-        info = await app.bot.get_webhook_info()
-    except RetryAfter as exc:
-        raise Throttled(_seconds(exc)) from None
-    allowed = tuple(info.allowed_updates) if info.allowed_updates else None
-    return WebhookInfo(info.url, allowed, info.max_connections, info.last_error_message)
 
 
 def _listed(allowed: Sequence[str] | None) -> list[str] | None:
