@@ -4,7 +4,9 @@
     python -m simbot.matrix > tables.md          (the README's tables: both frameworks, every preset)
 
 A framework's columns are its plain bot (``naive``), the practices users ship (the example bots
-of docs/examples/practices, run as written) and simbot's own policies. ``rows`` runs the
+of docs/examples/practices, run as written), simbot's own policies, then webhook mode: the
+framework's own webhook example as written (``webhook_example``, tests/bots) and simbot's
+webhook policy (``webhook``); a preset without HTTP routing has no webhook cell ("n/a"). ``rows`` runs the
 selected cells into plain rows (framework, then platform, then column); ``markdown``,
 ``csv_text`` and ``json_text`` render the same rows, so the three formats always agree.
 """
@@ -20,6 +22,7 @@ from typing import Any
 
 from .check import CHECKS, Verdict, judge
 from .platforms import PRESETS, Platform
+from .platforms.routing import routing_for
 from .scenario import Bot, Event, Scenario, Updates, simulate
 
 POLICY_NAMES = ("naive", "exit-on-conflict", "delay-probe-backoff", "lease")
@@ -33,6 +36,12 @@ PRACTICE_DIR = Path(__file__).resolve().parent.parent / "docs" / "examples" / "p
 # (exit-on-conflict is the practice's column here, as users write it)
 SHIPPED = {"ptb": (("delay-probe-backoff", "delay-probe-backoff"), ("lease", "lease")),
            "aiogram": (("lease", "aiogram-lease"),)}  # fmt: skip
+# webhook mode, per framework: the framework's webhook example as written (tests/bots), and simbot's policy
+WEBHOOK_EXAMPLES = {"ptb": "ptb_webhook", "aiogram": "aiogram_webhook"}
+WEBHOOK_BOTS = Path(__file__).resolve().parent.parent / "tests" / "bots"
+WEBHOOK_POLICIES = {"ptb": "webhook", "aiogram": "aiogram-webhook"}
+WEBHOOK_COLUMNS = ("webhook_example", "webhook")
+NOT_APPLICABLE = "n/a"  # a webhook cell on a preset without HTTP routing (a worker, a laptop): nothing to POST to
 FORMATS = ("md", "csv", "json")
 # one row: the cell, each checker's outcome, then the numbers
 COLUMNS = ("framework", "policy", "platform", "status", *CHECKS, "downtime_s", "conflicts_409", "updates_lost",
@@ -90,6 +99,12 @@ def framework_columns(framework: str) -> list[tuple[str, str | Bot]]:
             raise SelectionError("framework", f"the practice bots live in a checkout of simbot; {script} is missing")
         columns.append((practice, Bot(script=str(script))))
     columns += [(label, name) for label, name in SHIPPED[framework] if name in POLICIES]
+    example = WEBHOOK_BOTS / WEBHOOK_EXAMPLES[framework] / "bot.py"
+    if not example.is_file():
+        raise SelectionError("framework", f"the webhook example bots live in a checkout of simbot; {example} is missing")
+    columns.append(("webhook_example", Bot(script=str(example))))
+    if WEBHOOK_POLICIES[framework] in POLICIES:
+        columns.append(("webhook", WEBHOOK_POLICIES[framework]))
     return columns
 
 
@@ -170,13 +185,25 @@ def rows(
     for i, (name, label, what, platform) in enumerate(cells):
         if progress is not None:
             progress(i, len(cells), label if framework is None else f"{name} {label}", platform)
+        if framework is not None and label in WEBHOOK_COLUMNS and routing_for(platform) is None:
+            out.append(not_applicable(label, platform, name))
+            continue
         services = ("redis",) if framework is not None and label in NEEDS_REDIS else ()
         out.append(row(label, platform, deploy(what, platform, seed, services), name))
     return out
 
 
+def not_applicable(policy: str, platform: str, framework: str) -> dict[str, Any]:
+    """A webhook cell on a preset that routes no HTTP: no run, no figures."""
+    return {"framework": framework, "policy": policy, "platform": platform, "status": NOT_APPLICABLE,
+            **{name: NOT_APPLICABLE for name in CHECKS}, "downtime_s": None, "conflicts_409": None,
+            "updates_lost": None, "updates_duplicated": None, "overlap_s": None}  # fmt: skip
+
+
 def cell(r: dict[str, Any]) -> str:
     """Figures only for a run that can be trusted: an error or a cut-short run says so instead."""
+    if r["status"] == NOT_APPLICABLE:
+        return NOT_APPLICABLE
     if r["status"] == "error":
         return "**ERROR**: the bot never worked"
     if r["status"].endswith("(cut short)"):
@@ -190,12 +217,13 @@ def cell(r: dict[str, Any]) -> str:
 
 SHORT = {"single_poller": "sp", "liveness": "live", "lost_updates": "lost", "duplicates": "dup"}
 LEGEND = ("PASS or **FAIL** with the checks that failed (sp: two pollers at once; live: not exactly one poller once the deploy settled; "
-          "lost N, dup N: updates), then 409s and seconds without a poller.")  # fmt: skip
+          "lost N, dup N: updates), then 409s and seconds without a poller (webhook columns: seconds nobody answered "
+          "Telegram's POSTs; n/a: the preset routes no HTTP).")  # fmt: skip
 
 
 def short_cell(r: dict[str, Any]) -> str:
     """``cell`` for a wide table: the status first, the failed checks, the 409s and the downtime."""
-    if r["status"] == "error" or r["status"].endswith("(cut short)"):
+    if r["status"] in ("error", NOT_APPLICABLE) or r["status"].endswith("(cut short)"):
         return cell(r)
     if r["status"] != "fail":
         return f"{r['status'].upper()}, {r['conflicts_409']}×409, {r['downtime_s']:.0f}s"
