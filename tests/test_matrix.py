@@ -196,7 +196,19 @@ def test_each_framework_has_its_plain_bot_and_every_practice():
     for framework in matrix.FRAMEWORKS:
         labels = [label for label, _ in matrix.framework_columns(framework)]
         assert labels[: 1 + len(matrix.PRACTICES)] == ["naive", *matrix.PRACTICES]
-        assert labels[-1] == "lease"  # simbot's lease last: "lease" for PTB, "aiogram-lease" for aiogram
+        assert labels[-3:] == ["lease", "webhook_example", "webhook"]  # "lease"/"webhook": simbot's, per framework
+
+
+def test_webhook_cells_are_not_applicable_where_the_preset_routes_no_http():
+    table = matrix.rows(framework="both", policies=["webhook_example", "webhook"],
+                        platforms=["render_worker", "render_web"])  # fmt: skip
+    got = {(r["framework"], r["policy"], r["platform"]): r["status"] for r in table}
+    assert got == {(f, p, "render_worker"): "n/a" for f in matrix.FRAMEWORKS for p in ("webhook_example", "webhook")} | {
+        (f, p, "render_web"): "pass" for f in matrix.FRAMEWORKS for p in ("webhook_example", "webhook")}
+    na = next(r for r in table if r["status"] == "n/a")
+    assert matrix.short_cell(na) == matrix.cell(na) == "n/a" and na["updates_lost"] is None
+    rows = list(csv.DictReader(io.StringIO(matrix.csv_text(table))))
+    assert [(r["status"], r["updates_lost"]) for r in rows if r["platform"] == "render_worker"] == [("n/a", "")] * 4
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ a re-sent update handled once per process, 0.0.0.0 and the platform's PORT.
 
 What differs, and why: aiogram's ``SimpleRequestHandler`` answers 200 at once and handles each
 update in a background task, and aiohttp cancels every task left when ``run_app`` ends, so an
-update accepted just before SIGTERM would be lost (webhooks.md §4.2). The policy therefore
+update accepted just before SIGTERM would be lost (aiohttp's run_app cancels the tasks left at exit). The policy therefore
 runs the aiohttp server itself: at a stop signal it stops listening, waits for the background
 handlers of accepted updates, then runs the Dispatcher's shutdown hooks and closes the bot's
 session. The Dispatcher's startup hooks run before the server listens (``setup_application``);

@@ -24,7 +24,7 @@ Each rule answers a deploy failure of webhook mode (docs/startup.md, "webhook"):
 - **Listen on 0.0.0.0 and the platform's PORT** (a loopback-only server is unreachable from the
   platform's router), and serve before setting the webhook, so the first POSTs find a server.
 - At SIGTERM: stop listening, then PTB's own shutdown, which handles every update already
-  accepted (webhooks.md §4.1).
+  accepted (Application.stop waits for its update queue).
 
 What it does not protect against: a re-sent update that lands on *another* instance (the other
 process has not seen its id); updates accepted and then lost to a SIGKILL before handling

@@ -140,7 +140,7 @@ def test_a_secret_made_per_start_can_also_handle_an_update_twice() -> None:
 @pytest.mark.parametrize("framework", sorted(POLICIES))
 def test_a_429_on_set_webhook_is_waited_out_not_a_crash(framework: str) -> None:
     """Two Fly Machines start at once: the second setWebhook within 1 s gets 429. The harness shows no lost or
-    duplicated update either way (Fly restarts the crashed process, whose set is then a no-op: webhooks.md W7);
+    duplicated update either way (Fly restarts the crashed process, whose set is then a no-op: webhook case W7);
     the rule saves a crash and a restart (and a platform's restart backoff)."""
     s = deploy_scenario(Bot(policy="naive"), "fly_launch_default")
     kept_trace, kept = run(Bot(policy=POLICIES[framework]), s)

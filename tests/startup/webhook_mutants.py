@@ -1,6 +1,6 @@
 """The webhook policies with one safety rule taken out each: entry points for rule-removal tests.
 
-Each mutant is what users commonly write instead (webhooks.md §5): drop_pending_updates at
+Each mutant is what users commonly write instead (docs/startup.md, "Webhook bots across deploys"): drop_pending_updates at
 start, deleteWebhook at shutdown, a secret made per start, setWebhook on every start with a
 429 left to crash the process (PTB's own bootstrap_retries=0), no memory of update ids.
 """
