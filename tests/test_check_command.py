@@ -330,3 +330,14 @@ def test_a_public_url_that_is_not_an_https_address_is_bad_input(capsys, url: str
     code, _, err = check(capsys, OWN_DOMAIN, "--public-url", url)
     assert code == 2
     assert "simbot check: --public-url: expected the service's https address without a path" in err and repr(url) in err
+
+
+def test_a_webhook_server_on_another_port_than_port_is_an_error_saying_which(capsys):
+    """The edge forwards to $PORT only (docs/platforms.md §5.2): a server on a port of its own choosing
+    never gets a POST, and the reason says which port it chose and which one the platform uses."""
+    pytest.importorskip("telegram")
+    code, out, _ = check(capsys, OWN_DOMAIN, "--platform", "render_web", "--env", "PORT=8080",
+                         "--public-url", "https://my-echo-bot.herokuapp.com")  # fmt: skip
+    assert code == 1
+    assert ("reason: no instance ever sent a getUpdates or answered a webhook POST: bot.v1, bot.v2 listened on "
+            "port 8080, but the platform forwards to PORT=10000: listen on int(os.environ['PORT'])") in out

@@ -162,6 +162,7 @@ def never_polled(h: History) -> str | None:
     raised = {e["instance"]: e for e in h.trace.of("uncaught")}
     stuck = {e["instance"]: e for e in h.trace.of("deadlock")}
     unreachable = {e["instance"]: e for e in h.trace.of("unreachable")}
+    wrong_port = {e["instance"]: e for e in h.trace.of("wrong_port")}
     reasons: dict[str, list[str]] = {}
     for name in h.instances:
         if name in raised:
@@ -171,6 +172,10 @@ def never_polled(h: History) -> str | None:
             e = unreachable[name]
             why = (f"listened on {e.get('host')}:{e.get('port')} only, which the platform's router (on another "
                    "machine) cannot reach: bind 0.0.0.0")  # fmt: skip
+        elif name in wrong_port:
+            e = wrong_port[name]
+            why = (f"listened on port {', '.join(map(str, e.get('ports') or []))}, but the platform forwards to "
+                   f"PORT={e.get('port')}: listen on int(os.environ['PORT'])")  # fmt: skip
         elif name in h.died:
             code = h.exit_codes.get(name)
             why = f"was stopped by the platform (exit {code})" if name in caused else f"exited {code}"
