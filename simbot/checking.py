@@ -113,12 +113,17 @@ def platforms_from(text: str | None) -> list[str]:
     return chosen
 
 
-def run_platform(bot: Bot, platform: str, seed: int, services: tuple[str, ...] = ()) -> PlatformRun:
-    """The default deploy scenario of ``bot`` on ``platform`` (with the shared ``services``), judged."""
+def run_platform(bot: Bot, platform: str, seed: int, services: tuple[str, ...] = (),
+                 public_url: str | None = None) -> PlatformRun:  # fmt: skip
+    """The default deploy scenario of ``bot`` on ``platform`` (with the shared ``services``, and on web
+    presets at ``public_url``), judged."""
     from .matrix import deploy_scenario
+    from .platforms.routing import routing_for
     from .scenario.run import build, foreign_tokens
 
-    run = PlatformRun(platform, dataclasses.replace(deploy_scenario(bot, platform, seed), services=services))
+    web = public_url if routing_for(platform) is not None else None  # a worker has no address
+    run = PlatformRun(platform, dataclasses.replace(deploy_scenario(bot, platform, seed), services=services,
+                                                    public_url=web))  # fmt: skip
     sim = build(run.scenario)  # NotImplementedError (a target this simbot cannot run) is the caller's
     try:
         run.trace = sim.run()
@@ -145,7 +150,8 @@ def _stdout_to(stream: TextIO) -> Iterator[None]:
 
 def command(target: str | None, *, module: str | None = None, policy: str | None = None, platforms: str | None = None,
             env: Sequence[str] = (), seed: int = 0, as_json: bool = False, html: str | None = None,
-            out: TextIO | None = None, err: TextIO | None = None, redis: bool = False) -> int:  # fmt: skip
+            out: TextIO | None = None, err: TextIO | None = None, redis: bool = False,
+            public_url: str | None = None) -> int:  # fmt: skip
     """``simbot check``: exit 0 when every platform's verdict is PASS, 1 when any is not, 2 for bad input."""
     out, err = out or sys.stdout, err or sys.stderr
     shown = f"-m {module}" if module is not None else f"--policy {policy}" if policy is not None else str(target)
@@ -156,6 +162,7 @@ def command(target: str | None, *, module: str | None = None, policy: str | None
             raise BadInput("--seed", f"a non-negative 64-bit integer, got {seed}")
         folder = _html_folder(html)
         services = _services(redis)
+        url = _public_url(public_url)
     except BadInput as exc:
         print(f"simbot check: {exc.argument}: {exc.problem}", file=err)
         return 2
@@ -171,7 +178,7 @@ def command(target: str | None, *, module: str | None = None, policy: str | None
             print(f"simbot check: [{i + 1}/{len(chosen)}] {platform}", file=err, flush=True)
         try:
             with _stdout_to(err if as_json else out):
-                run = run_platform(bot, platform, seed, services)
+                run = run_platform(bot, platform, seed, services, url)
         except NotImplementedError as exc:
             print(f"simbot check: {shown}: this simbot cannot run this kind of target yet ({exc})", file=err)
             return 2
@@ -192,6 +199,19 @@ def command(target: str | None, *, module: str | None = None, policy: str | None
     else:
         print(_summary(shown, seed, runs, services), file=out)
     return 0 if all(r.status == PASS for r in runs) else 1
+
+
+def _public_url(url: str | None) -> str | None:
+    """``--public-url``: checked as a web preset's ``platform.public_url`` is (render_web: any web preset)."""
+    if url is None:
+        return None
+    from .scenario.platform import checked_public_url
+    from .startup.params import ParamError
+
+    try:
+        return checked_public_url(url, "render_web", "--public-url")
+    except ParamError as exc:
+        raise BadInput("--public-url", f"expected {exc.expected}, got {url!r}") from None
 
 
 def _services(redis: bool) -> tuple[str, ...]:

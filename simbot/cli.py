@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         from .checking import command as check
 
         return check(args.target, module=args.module, policy=args.policy, platforms=args.platform, env=args.env,
-                     seed=args.seed, as_json=args.json, html=args.html, redis=args.redis)  # fmt: skip
+                     seed=args.seed, as_json=args.json, html=args.html, redis=args.redis,
+                     public_url=args.public_url)  # fmt: skip
     if args.command == "demo":
         return _demo(args.seed, args.trace, args.html)
     if args.command == "matrix":
@@ -136,6 +137,8 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--redis", action="store_true", help="a shared Redis on the run's network at redis:6379 "
                        "(REDIS_URL=redis://redis:6379/0 in each process's environment; localhost stays each "
                        "machine's own); needs simbot[redis]")  # fmt: skip
+    check.add_argument("--public-url", metavar="URL", help="a webhook bot's own address, e.g. https://my-bot.onrender.com: "
+                       "the web presets route it to the bot (default: the preset's, in WEBHOOK_URL)")  # fmt: skip
     check.add_argument("--json", action="store_true", help="print one JSON object on stdout and nothing else")
     check.add_argument("--html", metavar="DIR", help="also write one page per platform: DIR/PRESET.html")
 

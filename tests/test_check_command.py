@@ -303,3 +303,41 @@ def test_dash_dash_redis_gives_every_process_a_shared_redis_unless_env_points_el
     assert code == 1 and "== k8s_recreate: ERROR" in out and "Connect call failed ('localhost', 6379)" in out
     code, out, _ = check(capsys, lock_bot, "--platform", "k8s_recreate", "--redis", "--env", "REDIS_URL=redis://db:6379/0")
     assert code == 1 and "connection to db:6379" in out  # the user's --env wins; db is no host of the run
+
+
+OWN_DOMAIN = str(Path(__file__).parent / "sim" / "programs" / "ptb_webhook_own_domain.py")
+
+
+def test_a_webhook_on_the_bots_own_domain_is_an_error_naming_the_host_until_public_url_gives_it(capsys):
+    """The tutorials' bot types its app's domain into the code: the run has no such host, so nothing is
+    delivered. That is an ERROR saying so and how to give the address, never a silent FAIL or a PASS."""
+    pytest.importorskip("telegram")
+    code, out, _ = check(capsys, OWN_DOMAIN, "--platform", "render_web,render_worker")
+    assert code == 1
+    web, worker = out.split("== render_worker")
+    assert "reason: the bot set its webhook to a host this run does not have (my-echo-bot.herokuapp.com)" in web
+    assert "run with --public-url https://my-echo-bot.herokuapp.com" in web
+    assert ("reason: the bot set a webhook (https://my-echo-bot.herokuapp.com/…) but this platform routes no "
+            "HTTP to it (a worker service)") in worker
+    code, out, _ = check(capsys, OWN_DOMAIN, "--platform", "render_web,heroku_web_preboot",
+                         "--public-url", "https://my-echo-bot.herokuapp.com")  # fmt: skip
+    assert code == 0, out
+    assert "2 of 2 platforms pass" in out
+
+
+@pytest.mark.parametrize("url", ["http://my-bot.onrender.com", "https://my-bot.onrender.com/telegram", "my-bot"])
+def test_a_public_url_that_is_not_an_https_address_is_bad_input(capsys, url: str):
+    code, _, err = check(capsys, OWN_DOMAIN, "--public-url", url)
+    assert code == 2
+    assert "simbot check: --public-url: expected the service's https address without a path" in err and repr(url) in err
+
+
+def test_a_webhook_server_on_another_port_than_port_is_an_error_saying_which(capsys):
+    """The edge forwards to $PORT only (docs/platforms.md §5.2): a server on a port of its own choosing
+    never gets a POST, and the reason says which port it chose and which one the platform uses."""
+    pytest.importorskip("telegram")
+    code, out, _ = check(capsys, OWN_DOMAIN, "--platform", "render_web", "--env", "PORT=8080",
+                         "--public-url", "https://my-echo-bot.herokuapp.com")  # fmt: skip
+    assert code == 1
+    assert ("reason: no instance ever sent a getUpdates or answered a webhook POST: bot.v1, bot.v2 listened on "
+            "port 8080, but the platform forwards to PORT=10000: listen on int(os.environ['PORT'])") in out

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+from ..sim.simulation import OUTSIDE_THE_RUN as UNRESOLVED
 from ..sim.trace import Trace
 from .history import History
 
@@ -153,10 +155,14 @@ def never_polled(h: History) -> str | None:
         return None  # webhook mode: an instance answered a POST with a 2xx, so it got updates
     if not h.instances:
         return "no instance was ever started"
+    elsewhere = _webhook_elsewhere(h)
+    if elsewhere is not None:
+        return elsewhere
     caused = _platform_caused(h.trace)
     raised = {e["instance"]: e for e in h.trace.of("uncaught")}
     stuck = {e["instance"]: e for e in h.trace.of("deadlock")}
     unreachable = {e["instance"]: e for e in h.trace.of("unreachable")}
+    wrong_port = {e["instance"]: e for e in h.trace.of("wrong_port")}
     reasons: dict[str, list[str]] = {}
     for name in h.instances:
         if name in raised:
@@ -166,6 +172,10 @@ def never_polled(h: History) -> str | None:
             e = unreachable[name]
             why = (f"listened on {e.get('host')}:{e.get('port')} only, which the platform's router (on another "
                    "machine) cannot reach: bind 0.0.0.0")  # fmt: skip
+        elif name in wrong_port:
+            e = wrong_port[name]
+            why = (f"listened on port {', '.join(map(str, e.get('ports') or []))}, but the platform forwards to "
+                   f"PORT={e.get('port')}: listen on int(os.environ['PORT'])")  # fmt: skip
         elif name in h.died:
             code = h.exit_codes.get(name)
             why = f"was stopped by the platform (exit {code})" if name in caused else f"exited {code}"
@@ -178,6 +188,34 @@ def never_polled(h: History) -> str | None:
     if h.webhook_steps:
         return "no instance ever sent a getUpdates or answered a webhook POST: " + "; ".join(parts)
     return "no instance ever sent a getUpdates: " + "; ".join(parts)
+
+
+def _webhook_elsewhere(h: History) -> str | None:
+    """The webhook points at a host that is not the service's (the bot's own production domain, usually):
+    Telegram cannot resolve it in the run, so nothing was delivered, whatever the bot did."""
+    set_ = [r for r in h.requests if r["method"] == "setWebhook" and r.get("status") == 200
+            and (r.get("params") or {}).get("url")]  # fmt: skip
+    pushed_after = set_ and any(e["t"] >= set_[0]["t"] for e in h.trace.of("push"))
+    if pushed_after and not h.webhook_steps:  # with an address, the fake would have tried to deliver
+        return (f"the bot set a webhook ({_shown(set_[0]['params']['url'])}) but this platform routes no HTTP to it "
+                "(a worker service): no update was delivered. Webhook bots run on the web presets")
+    failed = [e for e in h.webhook_steps if e["event"] == "fail" and str(e.get("error") or "").startswith(UNRESOLVED)]
+    if not failed:
+        return None
+    host = _host(str(failed[0].get("url") or ""))
+    return (f"the bot set its webhook to a host this run does not have ({host}): Telegram could not resolve it, "
+            f"so no update was delivered ({len(failed)} failed POST(s)). The platform gives the service's address "
+            f"in WEBHOOK_URL; if {host} is your app's own address, run with --public-url https://{host} "
+            "(a scenario file: platform.public_url)")
+
+
+def _host(url: str) -> str:
+    return urlsplit(url if "://" in url else "https://" + url).hostname or url
+
+
+def _shown(url: str) -> str:
+    """A webhook URL without its path: bots put the token there."""
+    return f"https://{_host(url)}/…"
 
 
 def all_crashed(h: History, found: list[Crash]) -> str | None:

@@ -80,6 +80,11 @@ class Edge:
             if instance.alive and server is not None and not target.listening and name not in self._unreachable:
                 self._unreachable.add(name)  # the verdict must say why this instance never gets a POST
                 self.sim.record("unreachable", name, host=server.host, port=self.rule.port)
+            elif instance.alive and server is None and name not in self._unreachable:
+                other = ports.serving().get(instance)
+                if other:  # serving, on a port the platform does not forward to
+                    self._unreachable.add(name)
+                    self.sim.record("wrong_port", name, ports=other, port=self.rule.port)
 
     async def __call__(self, post: Post) -> Outcome:
         now = self.sim.now()

@@ -7,6 +7,7 @@ SIGKILL follows, and whether an exited process comes back.
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,13 +37,15 @@ class Slot:
 
 class Service:
     def __init__(self, sim: Simulation, platform: Platform, entry: EntryPoint, *, name: str = "bot",
-                 env: dict[str, str] | None = None):  # fmt: skip
+                 env: dict[str, str] | None = None, public_url: str | None = None):  # fmt: skip
         self.sim = sim
         self.platform = platform
         self.entry = entry
         self.name = name
         self.edge: Edge | None = None
         rule = routing_for(platform.name)
+        if rule is not None and public_url is not None:  # the user's own domain (scenario: platform.public_url)
+            rule = dataclasses.replace(rule, public_url=public_url)
         if rule is not None:  # a web service: the platform publishes it and routes HTTP to PORT (routing.py)
             self.edge = Edge(sim, rule, name)
             sim.publish(rule.public_url, self.edge)

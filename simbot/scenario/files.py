@@ -23,7 +23,7 @@ from ..sim.schedule import PCT_STEPS, STRATEGIES, Schedule
 from ..startup.params import MAX_SECONDS, ParamError, plain
 from .limits import MAX_UPDATE_TIMES, check_budget, check_event_param, check_replicas
 from .model import EVENT_KINDS, OUTCOMES, REQUIRED, SERVICES, Bot, Event, Scenario, Updates
-from .platform import checked_platform, overridable
+from .platform import checked_platform, checked_public_url, overridable
 from .targets import TargetError, check_env, check_main, check_module, check_script
 
 MAX_FILE_BYTES = 1 << 20  # a scenario is a page of TOML; anything near this is not one
@@ -139,7 +139,18 @@ def _parse(data: dict[str, Any], source: str, *, budget: bool, base: Path | None
         description=_text(r, data, "description"),
         schedule=_schedule(r, data),
         services=_services(r, data),
+        public_url=_public_url(r, data, name),
     )
+
+
+def _public_url(r: _Reader, data: dict[str, Any], preset: str) -> str | None:
+    url = data.get("platform", {}).get("public_url")
+    if url is None:
+        return None
+    try:
+        return checked_public_url(url, preset, "platform.public_url")
+    except ParamError as exc:
+        raise r.param(exc) from None
 
 
 def _services(r: _Reader, data: dict[str, Any]) -> tuple[str, ...]:
@@ -164,11 +175,11 @@ def _text(r: _Reader, data: dict[str, Any], key: str) -> str:
 
 
 def _platform(r: _Reader, data: dict[str, Any]) -> tuple[str, dict[str, Any], Platform]:
-    table = r.table(data, "platform", {"preset", *overridable()})
+    table = r.table(data, "platform", {"preset", "public_url", *overridable()})
     name = table.get("preset")
     if not isinstance(name, str) or name not in PRESETS:
         raise r.fail("platform.preset", f"one of {', '.join(sorted(PRESETS))}", name)
-    overrides = {k: v for k, v in table.items() if k != "preset"}
+    overrides = {k: v for k, v in table.items() if k not in ("preset", "public_url")}
     try:
         platform = checked_platform(name, overrides)
     except ParamError as exc:
@@ -433,6 +444,8 @@ def to_toml(s: Scenario, base: Path | None = None) -> str:
     data["seed"] = s.seed
     data["horizon"] = s.horizon
     data["platform"] = {"preset": s.platform, **s.platform_overrides}
+    if s.public_url is not None:
+        data["platform"]["public_url"] = s.public_url
     bot: dict[str, Any] = {k: getattr(s.bot, k) for k in BOT_KEYS if getattr(s.bot, k) is not None}
     if s.bot.script is not None and base is not None:
         bot["script"] = Path(os.path.relpath(s.bot.script, os.path.abspath(base))).as_posix()

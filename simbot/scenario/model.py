@@ -96,3 +96,4 @@ class Scenario:
     description: str = ""
     schedule: Schedule = field(default_factory=Schedule)  # same-instant order: FIFO unless the file says
     services: tuple[str, ...] = ()  # shared services on the run's network: "redis" (redis://redis:6379/0)
+    public_url: str | None = None  # a web service's address, when not the preset's (your app's own domain)

@@ -67,6 +67,21 @@ def checked_platform(name: str, overrides: dict[str, Any]) -> Platform:
     return dataclasses.replace(preset, **platform_values(overrides))
 
 
+def checked_public_url(url: Any, preset: str, where: str) -> str:
+    """A web service's own address (``https://my-bot.onrender.com``): the host its bot sets its webhook
+    to, which the platform routes to the service instead of the preset's made-up domain."""
+    from urllib.parse import urlsplit
+
+    from ..platforms.routing import routing_for
+
+    if routing_for(preset) is None:
+        raise ParamError(where, f"no public URL: {preset} routes no HTTP to the bot (a worker); a web preset", url)
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        raise ParamError(where, "the service's https address without a path, e.g. https://my-bot.onrender.com", url)
+    return f"https://{parts.netloc}"
+
+
 def _check_backoff(table: Any) -> None:
     if not isinstance(table, dict):
         raise ParamError("platform.backoff", f"a table with some of {', '.join(typing.get_type_hints(Backoff))}", table)

@@ -57,7 +57,7 @@ def build(s: Scenario) -> Simulation:
     sim.shared["lease_store"] = MemoryStore(latency=s.store_latency, outages=list(s.store_outages),
                                             wipes=list(s.store_wipes), seed=s.seed)  # fmt: skip
     env = {**services_env(sim, s.services), **s.bot.env}  # the user's own --env / bot.env wins
-    service = Service(sim, platform, entry_point(s.bot), env=token_env(sim.token, env))  # type: ignore[arg-type]
+    service = Service(sim, platform, entry_point(s.bot), env=token_env(sim.token, env), public_url=s.public_url)  # type: ignore[arg-type]
     for start, end in s.store_outages:
         sim.at(start, lambda seconds=end - start: sim.record("store_outage", None, seconds=seconds))
     for at in s.store_wipes:

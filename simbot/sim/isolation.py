@@ -30,8 +30,8 @@ import types
 from collections.abc import Sequence
 from typing import Any
 
+from . import loggers, where
 from . import loop as loop_module
-from . import where
 from .process import Instance
 
 _EXCLUDED = tuple(
@@ -70,6 +70,7 @@ class View:
         self.log_handlers: list[logging.Handler] = []
         self.log_level = logging.WARNING
         self.log_disabled = 0  # logging.disable's level: the logging manager's, so per process too
+        self.loggers = loggers.ProcessLoggers()  # named loggers' levels, handlers, ... (sim/loggers.py)
 
 
 class Isolation:
@@ -89,6 +90,7 @@ class Isolation:
         self._finder = _ProjectFinder(self)
         self._saved: list[tuple[Any, str, Any]] = []
         self._previous_hook: Any = None
+        self._restore_loggers: Any = None
 
     def install(self) -> None:
         self.harness_modules["__main__"] = sys.modules["__main__"]
@@ -107,6 +109,7 @@ class Isolation:
                 isolation.on_log_record(record)
 
         logging.Logger.callHandlers = also_to_the_trace  # type: ignore[method-assign]
+        self._restore_loggers = loggers.install(lambda: self.active.loggers if self.active is not None else None)
         self._saved.append((logging.Formatter, "formatException", logging.Formatter.formatException))
         logging.Formatter.formatException = _formatted_once(logging.Formatter.formatException)  # type: ignore[method-assign]
 
@@ -118,6 +121,9 @@ class Isolation:
         while self._saved:
             owner, name, real = self._saved.pop()
             setattr(owner, name, real)
+        if self._restore_loggers is not None:
+            self._restore_loggers()
+            self._restore_loggers = None
         level, handlers, disabled = self._root_logger  # switch_to(None) above put them back; this is for safety
         logging.root.handlers = handlers
         if logging.root.manager.disable != disabled:
@@ -172,11 +178,11 @@ class Isolation:
         level, handlers, disabled = ((incoming.log_level, incoming.log_handlers, incoming.log_disabled)
                                      if incoming is not None else self._root_logger)  # fmt: skip
         root.handlers = handlers
-        if manager.disable != disabled:
+        if manager.disable != disabled or root.level != level:
+            # named loggers' caches are per process (sim/loggers.py), each valid for its own levels
             manager.disable = disabled
-            manager._clear_cache()  # type: ignore[attr-defined]  # as logging.disable does
-        if root.level != level:
-            root.setLevel(level)  # clears the loggers' cached levels; skipped when nothing changes
+            root.level = level
+            root._cache.clear()  # type: ignore[attr-defined]
 
     def _putenv(self, key: Any, value: Any) -> None:
         if self.active is None:

@@ -38,7 +38,7 @@ def test_a_rich_scenario_round_trips():
         events=(Event(0, "start"), Event(50, "deploy"), Event(70, "stray", {"until": 90.0, "name": "laptop"}),
                 Event(80, "telegram_outage", {"seconds": 5, "status": 502})),
         updates=Updates(every=7.5, start=1.0, at=(3.0,)), expect={"single_poller": "pass"}, description="all of it",
-        services=("redis",),
+        services=("redis",), public_url="https://my-bot.example.org",
     )  # fmt: skip
     assert parse(tomllib.loads(to_toml(scenario))) == scenario
 
@@ -67,6 +67,9 @@ def test_a_rich_scenario_round_trips():
         (MINIMAL + '[expect]\nliveness = "maybe"\n', "expect.liveness: expected one of pass, fail, inconclusive"),
         (MINIMAL + '[expect]\nhappiness = "pass"\n', "expect.happiness: expected one of"),
         (MINIMAL.replace('preset = "render_worker"', 'preset = "render_worker"\ngrace = 500'), "platform.grace: expected grace (500 s) within grace_bounds (1 to 300 s)"),
+        (MINIMAL.replace('preset = "render_worker"', 'preset = "render_worker"\npublic_url = "https://a.b"'), "platform.public_url: expected no public URL: render_worker routes no HTTP to the bot"),
+        (MINIMAL.replace('preset = "render_worker"', 'preset = "render_web"\npublic_url = "https://a.b/hook"'), "platform.public_url: expected the service's https address without a path"),
+        (MINIMAL.replace('preset = "render_worker"', 'preset = "render_web"\npublic_url = 5'), "platform.public_url: expected the service's https address"),
     ],
 )  # fmt: skip
 def test_bad_files_get_an_error_naming_the_key_and_what_was_expected(text: str, message: str):

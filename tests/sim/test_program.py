@@ -293,3 +293,21 @@ def test_uvloop_is_patched_once_and_given_back_as_it_was() -> None:
     finally:
         oslayer.uvloop_restored()
     assert (uvloop.run, uvloop.new_event_loop) == real
+
+
+@pytest.mark.parametrize("config", ["QUIET", "DICTCONFIG"])
+def test_a_named_logger_s_level_handlers_and_disabled_are_the_calling_process_s_own(config: str) -> None:
+    """``getLogger("httpx")`` is one object in the interpreter: a process that quiets it, or a
+    dictConfig that disables it, must not quiet it for the others or for the next run."""
+    lib = logging.getLogger("simbot_test.lib")
+    before = (lib.level, lib.disabled, list(lib.handlers), lib.propagate)
+    for _ in range(2):  # the second run starts as the first did
+        _, records = run(("quiet", script("named_loggers.py"), {config: "1"}),
+                         ("loud", script("named_loggers.py"), {}), horizon=5)  # fmt: skip
+        assert [line for _, line in lines(records, "loud")] == [
+            "simbot_test.lib INFO from the library", "from its own logger", "simbot_test.own WARNING from its own logger"]
+        quiet = [line for _, line in lines(records, "quiet")]
+        assert "simbot_test.lib INFO from the library" not in quiet
+        assert quiet.count("from its own logger") == 1  # its handler only, not the other process's too
+    assert (lib.level, lib.disabled, list(lib.handlers), lib.propagate) == before
+    assert logging.getLogger("simbot_test.own").handlers == []  # created by a process: new for the harness
