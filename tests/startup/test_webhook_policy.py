@@ -163,6 +163,67 @@ def test_without_update_ids_a_frozen_process_handles_a_resent_update_twice(frame
     assert 503 in {e["status"] for e in webhook_steps(trace, "fail")}
 
 
+@needs_program
+def test_the_plain_ptb_webhook_bot_handles_that_resent_update_twice_and_the_policy_once() -> None:
+    """The same scenario, found by explore on tests/bots/ptb_webhook (run_webhook, as the PTB docs write it)."""
+    plain = Bot(script=str(ROOT / "tests" / "bots" / "ptb_webhook" / "bot.py"))
+    _, verdict = run(plain, FROZEN_AFTER_A_CRASH)
+    assert verdict.outcome("duplicates") == "fail", verdict.describe()
+    assert verdict.metrics["replies"]["answered_twice"], verdict.describe()  # the user got two echoes
+
+
+# -- setWebhook's retries and the memory of update ids, on a virtual clock ---------------------------------------
+
+
+def test_set_webhook_waits_out_a_429_capped_and_retries_other_errors_with_doubling_waits() -> None:
+    import asyncio
+
+    from simbot.sim import run as virtual
+    from simbot.startup.webhook import Throttled, WebhookPolicy
+
+    answers: list[BaseException | None] = [Throttled(90), RuntimeError("502"), RuntimeError("502"), Throttled(1), None]
+    calls: list[float] = []
+
+    async def main() -> bool:
+        loop = asyncio.get_running_loop()
+
+        async def write() -> None:
+            calls.append(loop.time())
+            answer = answers.pop(0)
+            if answer is not None:
+                raise answer
+
+        return await WebhookPolicy(max_wait=30).ensure("https://x/telegram", write, asyncio.Event())
+
+    assert virtual(main()) is True
+    assert calls == [0, 30, 31, 33, 34]  # 90 s capped at max_wait; 1 s, then 2 s; the 429's own 1 s
+
+
+def test_a_stop_signal_ends_the_retries() -> None:
+    import asyncio
+
+    from simbot.sim import run as virtual
+    from simbot.startup.webhook import WebhookPolicy
+
+    async def main() -> bool:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(5, stop.set)
+
+        async def write() -> None:
+            raise RuntimeError("Telegram is down")
+
+        return await WebhookPolicy().ensure("https://x/telegram", write, stop)
+
+    assert virtual(main()) is False
+
+
+def test_the_memory_of_update_ids_is_bounded_and_forgets_the_oldest() -> None:
+    from simbot.startup.webhook import Seen
+
+    seen = Seen(2)
+    assert [seen.first_time(i) for i in (1, 2, 1, 3, 1)] == [True, True, False, True, True]
+
+
 # -- parameters ----------------------------------------------------------------------------------------------------
 
 

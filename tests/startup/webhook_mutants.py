@@ -171,3 +171,50 @@ class ForgetsPTB(WebhookPolicy):
 class ForgetsAiogram(AiogramWebhook):
     remember: int = 0
 
+
+
+# -- aiogram: accepted updates finished at SIGTERM (a handler that takes 20 s) ---------------------------------
+
+
+def _slow_dispatcher(info: InstanceContext) -> tuple[Any, Any]:
+    from aiogram.types import Message
+
+    dp, bot = aiogram_driver.build(info)
+
+    @dp.message()
+    async def slow(message: Message) -> None:
+        await asyncio.sleep(20)  # a slow API call, a database
+        await message.answer("done")
+
+    return dp, bot
+
+
+@dataclass(frozen=True)
+class NoDrainAiogram(AiogramWebhook):
+    async def __call__(self, dp: Any, bot: Any) -> None:
+        from simbot.startup import aiogram_webhook
+
+        real = aiogram_webhook._handler
+
+        def handler(*args: Any) -> Any:
+            h = real(*args)
+            h.drain = _nothing  # what run_app does: the background tasks are left to be cancelled
+            return h
+
+        aiogram_webhook._handler = handler  # type: ignore[assignment]
+        try:
+            await super().__call__(dp, bot)
+        finally:
+            aiogram_webhook._handler = real  # type: ignore[assignment]
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def slow_aiogram(info: InstanceContext) -> None:
+    await _fitted(AiogramWebhook, info)(*_slow_dispatcher(info))
+
+
+async def slow_no_drain_aiogram(info: InstanceContext) -> None:
+    await _fitted(NoDrainAiogram, info)(*_slow_dispatcher(info))
