@@ -24,6 +24,8 @@ from simbot.startup import policy
 from tests.checking.ready import needs_program
 
 pytest.importorskip("aiogram")
+import tests.startup.webhook_mutants  # noqa: F401  aiogram imported at collection, not inside a run's watchdog
+
 ROOT = Path(__file__).parents[2]
 POLICIES = {"ptb": "webhook", "aiogram": "aiogram-webhook"}
 EXPLORE_EXAMPLES = 4  # per preset and framework in the suite; the hand runs (docs/startup.md) used 200
@@ -161,6 +163,22 @@ def test_without_update_ids_a_frozen_process_handles_a_resent_update_twice(frame
     assert kept.status == "PASS", kept.describe()
     assert forgot.outcome("duplicates") == "fail", forgot.describe()
     assert 503 in {e["status"] for e in webhook_steps(trace, "fail")}
+
+
+def test_aiogram_handlers_of_accepted_updates_finish_after_sigterm() -> None:
+    """aiogram answers 200 and handles in a background task; run_app would cancel it at exit. The update of
+    45 s takes 20 s to handle; SIGTERM comes at 52 s (k8s Recreate, grace 30 s)."""
+    s = Scenario(seed=0, horizon=200.0, platform="k8s_recreate", bot=Bot(policy="naive"),
+                 events=(Event(0.0, "start"), Event(52.0, "deploy")), updates=Updates(start=5.0, every=10.0))  # fmt: skip
+
+    def replies(trace: Trace) -> list[tuple[float, str]]:
+        return [(r["t"], r["instance"]) for r in trace.of("request") if r["method"] == "sendMessage"]
+
+    drained, _ = run(mutant("slow", "aiogram"), s)
+    cancelled, _ = run(mutant("slow_no_drain", "aiogram"), s)
+    assert (65.0, "bot.v1") in replies(drained)  # 45 s + 20 s, after the signal, before the process ends
+    assert not [r for r in replies(cancelled) if r[1] == "bot.v1" and r[0] > 52]
+    assert [e["t"] for e in drained.of("exit") if e["instance"] == "bot.v1"] == [65.0]
 
 
 @needs_program
