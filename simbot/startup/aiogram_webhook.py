@@ -7,9 +7,11 @@ a re-sent update handled once per process, 0.0.0.0 and the platform's PORT.
 What differs, and why: aiogram's ``SimpleRequestHandler`` answers 200 at once and handles each
 update in a background task, and aiohttp cancels every task left when ``run_app`` ends, so an
 update accepted just before SIGTERM would be lost (aiohttp's run_app cancels the tasks left at exit). The policy therefore
-runs the aiohttp server itself: at a stop signal it stops listening, waits for the background
-handlers of accepted updates, then runs the Dispatcher's shutdown hooks and closes the bot's
-session. The Dispatcher's startup hooks run before the server listens (``setup_application``);
+runs the aiohttp server itself: at a stop signal it stops listening, answers 503 to any POST
+still read after it (a keep-alive connection outlives the listener; a process frozen past the
+platform's router timeout would otherwise handle, on waking, an update Telegram has already
+re-sent to the new instance: measured on heroku_restart), waits for the background handlers
+of accepted updates, then runs the Dispatcher's shutdown hooks and closes the bot's session. The Dispatcher's startup hooks run before the server listens (``setup_application``);
 they must not set or delete the webhook themselves.
 
 In production::
@@ -53,7 +55,7 @@ class AiogramWebhook(Webhook):
         try:
             if not await _get_me(bot, stop):
                 return
-            handler = _handler(dp, bot, s.secret, Seen(self.remember))
+            handler = _handler(dp, bot, s.secret, Seen(self.remember), stop)
             app = web.Application()
             app.router.add_route("POST", s.path, handler.handle)  # not handler.register: it closes the session early
             setup_application(app, dp, bot=bot)  # the Dispatcher's startup/shutdown hooks
@@ -82,12 +84,19 @@ class AiogramWebhook(Webhook):
             raise Throttled(float(exc.retry_after)) from None
 
 
-def _handler(dp: Dispatcher, bot: Bot, secret: str, seen: Seen) -> Any:
+def _handler(dp: Dispatcher, bot: Bot, secret: str, seen: Seen, stop: asyncio.Event) -> Any:
     """aiogram's ``SimpleRequestHandler`` (secret check, 200 at once, a background task per update)
-    that skips an update id it has seen and can wait for its background tasks."""
+    that skips an update id it has seen, refuses POSTs once stopping, and can wait for its
+    background tasks."""
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+    from aiohttp import web
 
     class OnceRequestHandler(SimpleRequestHandler):
+        async def handle(self, request: web.Request) -> web.Response:
+            if stop.is_set():  # a POST read after SIGTERM (a keep-alive connection outlives the listener):
+                return web.Response(status=503, text="stopping")  # Telegram re-sends it to whoever is routed
+            return await super().handle(request)
+
         async def _background_feed_update(self, bot: Bot, update: dict[str, Any]) -> None:
             uid = update.get("update_id")
             if isinstance(uid, int) and not seen.first_time(uid):

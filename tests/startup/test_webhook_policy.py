@@ -181,6 +181,21 @@ def test_aiogram_handlers_of_accepted_updates_finish_after_sigterm() -> None:
     assert [e["t"] for e in drained.of("exit") if e["instance"] == "bot.v1"] == [65.0]
 
 
+def test_aiogram_refuses_a_post_read_after_sigterm_that_telegram_already_resent() -> None:
+    """Found by explore on heroku_restart: the dyno frozen from 10 s to 45 s holds the POST of 15 s; the deploy
+    at 20 s signals it and boots the new one; at 45 s the router answers 503 and Telegram re-sends to the new
+    dyno, while the old one wakes and reads the POST still on its keep-alive connection."""
+    s = Scenario(seed=0, horizon=230.0, platform="heroku_restart", bot=Bot(policy="naive"),
+                 events=(Event(0.0, "start"), Event(10.0, "pause", {"replica": 0, "seconds": 35.0}),
+                         Event(20.0, "deploy")),
+                 updates=Updates(start=5.0, every=10.0))  # fmt: skip
+    _, kept = run(Bot(policy="aiogram-webhook"), s)
+    _, taken = run(mutant("takes_posts_when_stopping", "aiogram"), s)
+    assert kept.status == "PASS", kept.describe()
+    assert taken.outcome("duplicates") == "fail", taken.describe()
+    assert "received by bot.v1 and again by bot.v2" in taken.describe()
+
+
 @needs_program
 @pytest.mark.parametrize("example", ["ptb_webhook", "aiogram_webhook"])
 def test_the_plain_webhook_bots_handle_that_resent_update_twice(example: str) -> None:

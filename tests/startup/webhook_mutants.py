@@ -189,23 +189,43 @@ def _slow_dispatcher(info: InstanceContext) -> tuple[Any, Any]:
     return dp, bot
 
 
-@dataclass(frozen=True)
-class NoDrainAiogram(AiogramWebhook):
+class _PatchedHandler(AiogramWebhook):
+    """The aiogram policy with its request handler changed by ``patch`` (module-level, for one run)."""
+
     async def __call__(self, dp: Any, bot: Any) -> None:
         from simbot.startup import aiogram_webhook
 
         real = aiogram_webhook._handler
 
-        def handler(*args: Any) -> Any:
-            h = real(*args)
-            h.drain = _nothing  # what run_app does: the background tasks are left to be cancelled
-            return h
+        def handler(dp: Any, bot: Any, secret: str, seen: Any, stop: asyncio.Event) -> Any:
+            return self.patch(real, dp, bot, secret, seen, stop)
 
         aiogram_webhook._handler = handler  # type: ignore[assignment]
         try:
             await super().__call__(dp, bot)
         finally:
             aiogram_webhook._handler = real  # type: ignore[assignment]
+
+    def patch(self, real: Any, *args: Any) -> Any:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class NoDrainAiogram(_PatchedHandler):
+    def patch(self, real: Any, *args: Any) -> Any:
+        h = real(*args)
+        h.drain = _nothing  # what run_app does: the background tasks are left to be cancelled
+        return h
+
+
+@dataclass(frozen=True)
+class TakesPostsWhenStoppingAiogram(_PatchedHandler):
+    def patch(self, real: Any, dp: Any, bot: Any, secret: str, seen: Any, stop: asyncio.Event) -> Any:
+        return real(dp, bot, secret, seen, asyncio.Event())  # never sees the stop signal
+
+
+async def takes_posts_when_stopping_aiogram(info: InstanceContext) -> None:
+    await _aiogram(TakesPostsWhenStoppingAiogram, info)
 
 
 async def _nothing() -> None:
