@@ -15,7 +15,7 @@ SERVICES = ("redis",)  # [services] NAME = true: a shared service every process 
 REQUIRED = object()
 EVENT_KINDS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     "start": {},
-    "deploy": {},
+    "deploy": {"script": (str, None), "env": (dict, None)},  # a new version: its script, its added env
     "restart": {},
     "crash": {"replica": (int, 0), "code": (int, 137)},
     "scale": {"replicas": (int, REQUIRED)},

@@ -115,6 +115,14 @@ def foreign_tokens(sim: Simulation) -> list[str]:
     return list(dict.fromkeys(e.token for e in sim.fake.log.entries if e.token is not None and e.token != sim.token))
 
 
+def version(p: dict[str, object]) -> tuple[EntryPoint | None, dict[str, str] | None]:
+    """A deploy event's new version: its script's entry point and the env it adds (None: the same)."""
+    script = p.get("script")
+    entry = entry_point(Bot(script=script)) if isinstance(script, str) else None
+    env = p.get("env")
+    return entry, (dict(env) if isinstance(env, dict) else None)  # type: ignore[return-value]
+
+
 def _action(sim: Simulation, service: Service, event: Event) -> Callable[[], object]:
     p = event.params
 
@@ -129,7 +137,7 @@ def _action(sim: Simulation, service: Service, event: Event) -> Callable[[], obj
 
     actions: dict[str, Callable[[], object]] = {
         "start": service.start,
-        "deploy": service.deploy,
+        "deploy": lambda: service.deploy(*version(p)),
         "restart": service.restart,
         "crash": lambda: service.crash(p.get("replica", 0), p.get("code", 137)),
         "scale": lambda: service.scale(p["replicas"]),
