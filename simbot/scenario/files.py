@@ -313,7 +313,7 @@ def _version(r: _Reader, key: str, name: str, value: Any) -> Any:
 
 
 def _updates(r: _Reader, data: dict[str, Any], horizon: float) -> Updates:
-    table = r.table(data, "updates", {"every", "start", "at"})
+    table = r.table(data, "updates", {"every", "start", "at", "chats"})
     every = table.get("every")
     at = table.get("at", [])
     if not isinstance(at, list):
@@ -324,7 +324,17 @@ def _updates(r: _Reader, data: dict[str, Any], horizon: float) -> Updates:
         every=None if every is None else r.number(every, "updates.every", low=0.001, high=horizon),
         start=r.number(table.get("start", 5.0), "updates.start", high=horizon),
         at=tuple(r.number(t, f"updates.at[{i}]", high=horizon) for i, t in enumerate(at)),
+        chats=_chats(r, table.get("chats", 1)),
     )
+
+
+MAX_CHATS = 1000
+
+
+def _chats(r: _Reader, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CHATS:
+        raise r.fail("updates.chats", f"a whole number of chats from 1 to {MAX_CHATS}", value)
+    return value
 
 
 MAX_DEVIATIONS = 100_000  # a random run of the reference deploy records ~90; far more is not a schedule
@@ -464,6 +474,8 @@ def to_toml(s: Scenario, base: Path | None = None) -> str:
     data["updates"] = {"start": s.updates.start, "at": list(s.updates.at)}
     if s.updates.every is not None:
         data["updates"]["every"] = s.updates.every
+    if s.updates.chats != 1:
+        data["updates"]["chats"] = s.updates.chats
     data["events"] = [{"at": e.at, "kind": e.kind, **_relative(e.params, base)} for e in s.events]
     if s.expect:
         data["expect"] = dict(s.expect)

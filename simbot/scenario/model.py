@@ -71,11 +71,13 @@ TARGET_KEYS = ("policy", "startup", "entry", "script", "module", "main")
 
 @dataclass(frozen=True)
 class Updates:
-    """Updates pushed during the run: every ``every`` seconds from ``start``, plus ``at``."""
+    """Updates pushed during the run: every ``every`` seconds from ``start``, plus ``at``, from ``chats``
+    private chats in turn."""
 
     every: float | None = None
     start: float = 5.0
     at: tuple[float, ...] = ()
+    chats: int = 1  # the k-th update (in time order) comes from chat 1000 + k mod chats: per-chat webhook queues
 
 
 @dataclass(frozen=True)

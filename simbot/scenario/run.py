@@ -79,8 +79,9 @@ def build(s: Scenario) -> Simulation:
         while t < s.horizon:
             times.add(round(t, 6))
             t += s.updates.every
-    for t in sorted(times):
-        sim.at(t, lambda: sim.push(message_update("hello", date=int(sim.epoch + sim.now()))))
+    for k, t in enumerate(sorted(times)):
+        chat = 1000 + k % s.updates.chats
+        sim.at(t, lambda chat=chat: sim.push(message_update("hello", chat_id=chat, date=int(sim.epoch + sim.now()))))
     return sim
 
 
