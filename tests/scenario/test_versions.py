@@ -72,3 +72,25 @@ def test_the_w11_file_deploys_the_webhook_bot_over_the_poller():
     assert s.bot.script and s.bot.script.endswith("ptb_echo/bot.py")
     [deploy] = [e for e in s.events if e.kind == "deploy"]
     assert deploy.params["script"].endswith("ptb_webhook/bot.py")
+
+
+@pytest.mark.parametrize("value", ["0", "1001", "true", "2.5", '"3"'])
+def test_updates_chats_is_a_whole_number_of_chats(value: str):
+    with pytest.raises(ScenarioError) as caught:
+        parse(tomllib.loads(MINIMAL + f"[updates]\nevery = 10\nchats = {value}\n"))
+    assert "updates.chats: expected a whole number of chats from 1 to 1000" in str(caught.value)
+
+
+def test_updates_come_from_the_chats_in_turn_and_the_file_round_trips():
+    from simbot.scenario import to_toml
+    from simbot.scenario.run import build
+
+    s = parse(tomllib.loads(MINIMAL + "[updates]\nevery = 10\nat = [7.0]\nchats = 3\n"))
+    assert parse(tomllib.loads(to_toml(s))) == s and "chats = 3" in to_toml(s)
+    assert "chats" not in to_toml(parse(tomllib.loads(MINIMAL + "[updates]\nevery = 10\n")))  # files as before
+    sim = build(s)
+    chats: list[tuple[float, int]] = []
+    push = sim.push
+    sim.push = lambda update: (chats.append((sim.now(), update["message"]["chat"]["id"])), push(update))  # type: ignore[method-assign]
+    sim.run()
+    assert chats[:5] == [(5.0, 1000), (7.0, 1001), (15.0, 1002), (25.0, 1000), (35.0, 1001)]
