@@ -10,7 +10,7 @@ from typing import Any
 from fake_telegram.core.delivery import CONNECTION_CLOSED
 
 from ..sim.trace import Trace
-from .checkers import Check, downtime, liveness, longest_gap, replies, single_poller, updates
+from .checkers import REPLY_METHODS, Check, downtime, liveness, longest_gap, replies, single_poller, updates
 from .history import History
 from .status import (
     ERROR,
@@ -150,7 +150,8 @@ def webhook_line(w: dict[str, Any]) -> str:
                     "cleared by the end" if end is None else f"at the end {end!r}") + ")")  # fmt: skip
     pending = "?" if w["pending_at_end"] is None else w["pending_at_end"]
     return (f"webhook: deaf {w['deaf']:.3f} s, {w['posts']} POSTs, failed {{{failed}}}, {w['dropped']} dropped, "
-            f"{w['aborted']} aborted, {latency}, {error}, pending at the end {pending}")
+            f"{w['aborted']} aborted, {latency}, {error}, pending at the end {pending}, "
+            f"{w['acked_without_reply']} acknowledged without a reply")
 
 
 def judge(trace: Trace, *, liveness_bound: float = 60.0) -> Verdict:
@@ -238,7 +239,17 @@ def webhook_metrics(h: History, first: float) -> dict[str, Any]:
         "aborted": sum(1 for e in steps if e["event"] == "abort"),
         "latency": delivery_latency(h),
         **last_error(h),
+        "acked_without_reply": acked_without_reply(h),
     }
+
+
+def acked_without_reply(h: History) -> int:
+    """Updates an instance answered 2xx (Telegram forgets them) that no reply was ever sent for: a handler
+    killed after it started, or one that failed after the ack. Counted as handled by lost_updates, they
+    are the updates a user of a bot that answers every message waited for in vain."""
+    acked = {e["update_id"] for e in h.webhook_steps if e["event"] == "ack"}
+    replied = {r.get("handling") for r in h.requests if r["method"] in REPLY_METHODS and r["status"] == 200}
+    return len(acked - replied)
 
 
 def delivery_latency(h: History) -> dict[str, Any]:

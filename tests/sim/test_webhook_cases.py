@@ -72,3 +72,15 @@ def test_w16_a_poison_update_blocks_its_chat_and_the_other_chats_flow():
     chat_a = pushes[0::3]  # chats in turn: 1000, 1001, 1002, 1000, …
     assert not acked & set(chat_a) and acked == set(pushes) - set(chat_a)
     assert judge(t).metrics["webhook"]["pending_at_end"] == len(chat_a)
+
+
+def test_w9_an_update_acknowledged_by_the_killed_instance_never_gets_its_reply():
+    pytest.importorskip("telegram")
+    t = case("webhook-railway-ptb-railway_2025")
+    late = next(e["update_id"] for e in t.of("push") if e["t"] == 58.0)
+    assert [e["instance"] for e in steps(t, "ack") if e["update_id"] == late] == ["bot.v1"]
+    killed = next(e["t"] for e in t.of("exit") if e["instance"] == "bot.v1")
+    assert [e["t"] for e in t.of("handled") if e["update_id"] == late] == [60.0] and killed == 60.5
+    assert t.of("exit")[0]["code"] == 137
+    verdict = judge(t)
+    assert verdict.metrics["webhook"]["acked_without_reply"] == 1 and verdict.status == "PASS"

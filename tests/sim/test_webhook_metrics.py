@@ -12,7 +12,7 @@ import pytest
 
 from simbot.check import judge
 from simbot.check.history import History
-from simbot.check.verdict import delivery_latency, last_error, webhook_line
+from simbot.check.verdict import acked_without_reply, delivery_latency, last_error, webhook_line
 from simbot.sim.trace import Trace
 from tests.checking.ready import needs_program
 
@@ -65,9 +65,22 @@ def test_last_error_skips_a_clean_close_and_the_end_state_is_the_servers():
     assert last_error(h) == {"last_error": refused, "last_error_at_end": None, "pending_at_end": 3}
 
 
+def reply(t: float, uid: int, status: int = 200, method: str = "sendMessage") -> dict[str, Any]:
+    return {"t": t, "kind": "request", "id": uid * 10, "instance": "bot.v1", "method": method, "params": {},
+            "status": status, "handling": uid}  # fmt: skip
+
+
+def test_an_acknowledged_update_without_a_reply_is_counted():
+    # 1: acked and replied; 2: acked, its reply refused (400); 3: acked, never replied; 4: replied, never acked
+    h = History(trace(step(1.0, "ack", 1), reply(1.5, 1), step(2.0, "ack", 2), reply(2.5, 2, status=400),
+                      step(3.0, "ack", 3), reply(3.5, 3, method="getMe"), reply(4.5, 4)))  # fmt: skip
+    assert acked_without_reply(h) == 2
+
+
 def test_the_webhook_line_says_whether_last_error_is_still_set():
     base = {"deaf": 0.0, "posts": 2, "failed": {"502": 1}, "dropped": 0, "aborted": 0,
-            "latency": {"count": 1, "p50": 2.0, "p95": 2.0, "max": 2.0}, "pending_at_end": 0}  # fmt: skip
+            "latency": {"count": 1, "p50": 2.0, "p95": 2.0, "max": 2.0}, "pending_at_end": 0,
+            "acked_without_reply": 0}  # fmt: skip
     e = "Wrong response from the webhook: 502 Bad Gateway"
     assert "(still set at the end)" in webhook_line(base | {"last_error": e, "last_error_at_end": e})
     assert "(cleared by the end)" in webhook_line(base | {"last_error": e, "last_error_at_end": None})
