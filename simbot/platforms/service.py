@@ -51,6 +51,7 @@ class Service:
             sim.publish(rule.public_url, self.edge)
         self.env = {**(rule.env() if rule is not None else {}), **(env or {})}  # the user's own env wins
         self.generation = 0
+        self.versions: dict[int, tuple[EntryPoint, dict[str, str]]] = {}  # generation -> a deploy's new version
         self.slots: list[Slot] = []
         self.stopping: set[str] = set()  # instances the platform itself is stopping
         self._when_gone: dict[str, object] = {}  # what to do once a stopped instance is gone
@@ -88,7 +89,8 @@ class Service:
     def _launch(self, slot: Slot) -> Instance:
         name = self._instance_name(slot)
         slot.host = host = self._host(slot, name)
-        instance = self.sim.spawn(name, self.entry, env=self.env, host=host)
+        entry, env = self.versions.get(slot.generation, (self.entry, self.env))
+        instance = self.sim.spawn(name, entry, env=env, host=host)
         slot.instance = instance
         if self.edge is not None:
             # a rollout's new process waits for its cutover (preboot); a crash's restart just boots
@@ -112,9 +114,16 @@ class Service:
         for slot in self.slots:
             self._launch(slot)
 
-    def deploy(self) -> None:
-        """Roll out a new generation, one replica at a time, in the platform's order."""
+    def deploy(self, entry: EntryPoint | None = None, env: dict[str, str] | None = None) -> None:
+        """Roll out a new generation, one replica at a time, in the platform's order. ``entry``/``env``: a new
+        version (another program, variables added to the environment), kept by this generation and every
+        later one until the next version; without them the same program is deployed again."""
         self.generation += 1
+        if entry is not None or env:
+            base_entry, base_env = self.versions.get(self.generation - 1, (self.entry, self.env))
+            self.versions[self.generation] = (entry or base_entry, {**base_env, **(env or {})})
+        elif self.generation - 1 in self.versions:
+            self.versions[self.generation] = self.versions[self.generation - 1]
         self.sim.record("deploy", None, generation=self.generation, order=self.platform.order)
         self._roll(0, self.generation)
 

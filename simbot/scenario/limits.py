@@ -28,6 +28,7 @@ OUTAGE_STATUSES = (429, 500, 502, 503, 504)  # what Telegram (or the proxy in fr
 
 # event kind -> parameter -> (annotation, range); the defaults live in model.EVENT_KINDS
 EVENT_PARAMS: dict[str, dict[str, tuple[Any, Range | None]]] = {
+    "deploy": {"script": (str, None), "env": (dict[str, str], None)},  # checked as bot.script/bot.env (files.py)
     "crash": {"replica": (int, Range(0, MAX_REPLICAS - 1)), "code": (int, EXIT_CODE)},
     "scale": {"replicas": (int, Range(0, MAX_REPLICAS))},
     "stray": {"until": (float, SECONDS), "entry": (str, None), "name": (str, None),

@@ -79,8 +79,9 @@ def build(s: Scenario) -> Simulation:
         while t < s.horizon:
             times.add(round(t, 6))
             t += s.updates.every
-    for t in sorted(times):
-        sim.at(t, lambda: sim.push(message_update("hello", date=int(sim.epoch + sim.now()))))
+    for k, t in enumerate(sorted(times)):
+        chat = 1000 + k % s.updates.chats
+        sim.at(t, lambda chat=chat: sim.push(message_update("hello", chat_id=chat, date=int(sim.epoch + sim.now()))))
     return sim
 
 
@@ -115,6 +116,14 @@ def foreign_tokens(sim: Simulation) -> list[str]:
     return list(dict.fromkeys(e.token for e in sim.fake.log.entries if e.token is not None and e.token != sim.token))
 
 
+def version(p: dict[str, object]) -> tuple[EntryPoint | None, dict[str, str] | None]:
+    """A deploy event's new version: its script's entry point and the env it adds (None: the same)."""
+    script = p.get("script")
+    entry = entry_point(Bot(script=script)) if isinstance(script, str) else None
+    env = p.get("env")
+    return entry, (dict(env) if isinstance(env, dict) else None)  # type: ignore[return-value]
+
+
 def _action(sim: Simulation, service: Service, event: Event) -> Callable[[], object]:
     p = event.params
 
@@ -129,7 +138,7 @@ def _action(sim: Simulation, service: Service, event: Event) -> Callable[[], obj
 
     actions: dict[str, Callable[[], object]] = {
         "start": service.start,
-        "deploy": service.deploy,
+        "deploy": lambda: service.deploy(*version(p)),
         "restart": service.restart,
         "crash": lambda: service.crash(p.get("replica", 0), p.get("code", 137)),
         "scale": lambda: service.scale(p["replicas"]),

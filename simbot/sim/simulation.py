@@ -229,10 +229,24 @@ class Simulation:
             if picker is not None and (picker.picks or picker.ignored):  # FIFO runs stay byte-identical
                 ignored = {"ignored": [list(i) for i in picker.ignored]} if picker.ignored else {}
                 self.record("schedule", None, picks=[list(p) for p in picker.picks], **ignored)
+            self._record_webhook_info()
             trace = self.trace()  # before teardown: nothing after the horizon belongs to the run
             self._calm()  # teardown is not the run: past its budget, the hard stop still ends it
             self._stop_everything()
         return trace
+
+    def _record_webhook_info(self) -> None:
+        """What getWebhookInfo says at the end (url, pending_update_count, last_error_*), for runs that
+        publish a service and set a webhook or had a POST: the metrics read the server's own figures.
+        Other runs record nothing here and stay byte-identical."""
+        bot = self.fake.bots.get((self.token, False))
+        if bot is None or self.fake.deliver is None or (bot.webhook is None and bot.webhook_error is None
+                                                        and not self.fake.log.webhook):  # fmt: skip
+            return
+        date, message = bot.webhook_error if bot.webhook_error is not None else (None, None)
+        self.record("webhook_info", None, url=bot.webhook.url if bot.webhook else "",
+                    pending_update_count=bot.queue.pending(bot.unix()), last_error_date=date,
+                    last_error_message=message)  # fmt: skip
 
     def trace(self) -> Trace:
         meta = {"seed": self.seed, "horizon": self.horizon, "ended_by": self.ended_by}
