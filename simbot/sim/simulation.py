@@ -75,6 +75,7 @@ class Simulation:
         self._hosts: dict[str, Path] = {}
         self._scratch: tempfile.TemporaryDirectory[str] | None = None  # made when a bot first touches a file
         self.on_exit: list[Callable[[Instance], None]] = []
+        self.handling: dict[Instance, list[int]] = {}  # updates whose dispatch started and has not finished
         self.shared: dict[str, Any] = {}  # what every instance can reach: a lease store, say
         self._aiogram: tuple[Any, Any] | None = None
         self._calm: Callable[[], None] = lambda: None  # silences the watchdog once the run has caught it
@@ -127,6 +128,9 @@ class Simulation:
             return  # stopped by the end of the run, not by anything in it
         if instance.crash is not None:
             self.record("uncaught", instance.name, **instance.crash)
+        cut = self.handling.pop(instance, None)
+        if cut:  # killed, or exited, in the middle of these updates' handlers: they never finished
+            self.record("interrupted", instance.name, update_ids=sorted(set(cut)))
         self.record("exit", instance.name, code=instance.exit_code)
         for listener in self.on_exit:
             listener(instance)
@@ -264,7 +268,7 @@ class Simulation:
             _running.append(self)
             stack.callback(_running.remove, self)
             stack.enter_context(routed_to(self.wire, self.loop))
-            stack.enter_context(instrumented(note_handled))  # handled updates, from the frameworks themselves
+            stack.enter_context(instrumented(note_handled, note_finished))  # handled updates, from the frameworks
             stack.callback(self._unpatch_aiogram)
             self._calm = stack.enter_context(armed(self.watchdog))
             stack.enter_context(sealed(self.loop))
@@ -462,6 +466,16 @@ def note_handled(update_id: int) -> None:
     instance = current.get()
     if _running and instance is not None:
         _running[-1].record("handled", instance.name, update_id=update_id)
+        _running[-1].handling.setdefault(instance, []).append(update_id)
+
+
+def note_finished(update_id: int) -> None:
+    """The dispatch of an update returned or raised: its handler ran to its end."""
+    instance = current.get()
+    if _running and instance is not None:
+        open_ = _running[-1].handling.get(instance)
+        if open_ and update_id in open_:
+            open_.remove(update_id)
 
 
 @contextmanager

@@ -83,4 +83,7 @@ def test_w9_an_update_acknowledged_by_the_killed_instance_never_gets_its_reply()
     assert [e["t"] for e in t.of("handled") if e["update_id"] == late] == [60.0] and killed == 60.5
     assert t.of("exit")[0]["code"] == 137
     verdict = judge(t)
-    assert verdict.metrics["webhook"]["acked_without_reply"] == 1 and verdict.status == "PASS"
+    assert verdict.metrics["webhook"]["acked_without_reply"] == 1 and verdict.status == "FAIL"
+    assert [v.what for v in verdict.checks["lost_updates"].violations] == [
+        f"update {late} was being handled when its process died: bot.v1 (gone at 60.5 s); its handler never finished"]
+    assert verdict.metrics["updates"]["lost_in_a_handler"] == 1
