@@ -48,7 +48,8 @@ class Errors:
     replica: int | None = None
 
     def hits(self, now: float, replica: int | None) -> bool:
-        return self.start <= now < self.end and (self.replica is None or self.replica == replica)
+        """Whether it answers a POST now: ``replica`` None asks for the whole edge's windows."""
+        return self.start <= now < self.end and self.replica == replica
 
 
 class Edge:
