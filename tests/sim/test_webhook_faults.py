@@ -214,3 +214,13 @@ def test_a_python_caller_on_a_preset_without_routing_gets_a_clear_error():
                  events=(Event(5.0, "routing_lag", {"seconds": 5.0}),))  # fmt: skip
     with pytest.raises(ValueError, match="routing_lag need a platform that routes HTTP to the bot; render_worker"):
         simulate(s)
+
+
+def test_every_webhook_fault_in_one_run_replays_byte_identical():
+    events = ((30.0, "endpoint_errors", {"seconds": 10.0, "status": 502}), (50.0, "slow_handler", {"seconds": 65.0}),
+              (60.0, "deploy", {}), (60.0, "routing_lag", {"seconds": 20.0}), (150.0, "rotate_secret", {}))  # fmt: skip
+    first, _ = run(events, platform="k8s_rolling_1", horizon=200)
+    again, _ = run(events, platform="k8s_rolling_1", horizon=200)
+    assert first.digest() == again.digest()
+    assert [e["kind"] for e in first if e["kind"] in ("endpoint_errors", "slow_handler", "routing_lag", "rotate_secret")] == [
+        "endpoint_errors", "slow_handler", "routing_lag", "rotate_secret"]
