@@ -42,7 +42,6 @@ EVENT_PARAMS: dict[str, dict[str, tuple[Any, Range | None]]] = {
                         "replica": (int, Range(0, MAX_REPLICAS - 1))},
     "routing_lag": {"seconds": (float, PERIOD)},
     "slow_handler": {"seconds": (float, PERIOD), "replica": (int, Range(0, MAX_REPLICAS - 1))},
-    "rotate_secret": {},
 }  # fmt: skip
 
 
