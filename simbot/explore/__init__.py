@@ -2,13 +2,13 @@
 
 from .search import Exploration, explore
 from .strategies import (
-                         DEFAULT_FAULTS,
-                         EXTRA_FAULTS,
-                         FAULTS,
-                         WEBHOOK_EXTRA_FAULTS,
-                         WEBHOOK_FAULTS,
-                         platform_bounds,
-                         scenarios,
+    DEFAULT_FAULTS,
+    EXTRA_FAULTS,
+    FAULTS,
+    WEBHOOK_EXTRA_FAULTS,
+    WEBHOOK_FAULTS,
+    platform_bounds,
+    scenarios,
 )
 
 __all__ = ["DEFAULT_FAULTS", "EXTRA_FAULTS", "FAULTS", "WEBHOOK_EXTRA_FAULTS", "WEBHOOK_FAULTS", "Exploration",
