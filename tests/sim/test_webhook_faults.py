@@ -224,3 +224,18 @@ def test_every_webhook_fault_in_one_run_replays_byte_identical():
     assert first.digest() == again.digest()
     assert [e["kind"] for e in first if e["kind"] in ("endpoint_errors", "slow_handler", "routing_lag", "rotate_secret")] == [
         "endpoint_errors", "slow_handler", "routing_lag", "rotate_secret"]
+
+
+def test_a_rotation_within_a_second_of_the_bots_own_setwebhook_gets_429_and_changes_nothing():
+    from urllib.parse import urlencode
+
+    from simbot.sim.simulation import FORM, Simulation
+
+    sim = Simulation(seed=3)
+    body = urlencode({"url": "https://bot.onrender.com/hook", "secret_token": "mine"}).encode()
+    sim.fake.receive("POST", f"/bot{sim.token}/setWebhook", FORM, body, who="bot.v1")
+    sim.rotate_secret()  # the same instant: setWebhook's 1/s limit applies to the operator too
+    [rotated] = [e for e in sim.events if e.kind == "rotate_secret"]
+    assert (rotated.data["status"], rotated.data["description"]) == (429, "Too Many Requests: retry after 1")
+    assert sim.fake.bots[(sim.token, False)].webhook.secret_token == "mine"
+    sim.discard()
