@@ -239,3 +239,12 @@ def test_a_rotation_within_a_second_of_the_bots_own_setwebhook_gets_429_and_chan
     assert (rotated.data["status"], rotated.data["description"]) == (429, "Too Many Requests: retry after 1")
     assert sim.fake.bots[(sim.token, False)].webhook.secret_token == "mine"
     sim.discard()
+
+
+def test_the_timeline_marks_a_webhook_fault_and_explains_the_mark():
+    from simbot.report.timeline import timeline
+
+    text = timeline(burst()[0])
+    platform = next(line for line in text.splitlines() if line.startswith("platform"))
+    assert platform.split("|")[1].strip() == "E"  # the burst at 40 s, nothing else on the lane
+    assert "webhook faults: E edge answers 5xx" in text
