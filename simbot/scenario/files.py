@@ -21,7 +21,7 @@ from ..check.status import STATUSES as _UPPER
 from ..platforms import PRESETS, Platform
 from ..sim.schedule import PCT_STEPS, STRATEGIES, Schedule
 from ..startup.params import MAX_SECONDS, ParamError, plain
-from .limits import MAX_UPDATE_TIMES, check_budget, check_event_param, check_replicas
+from .limits import MAX_UPDATE_TIMES, check_budget, check_event_param, check_replicas, check_routing
 from .model import EVENT_KINDS, OUTCOMES, REQUIRED, SERVICES, Bot, Event, Scenario, Updates
 from .platform import checked_platform, checked_public_url, overridable
 from .targets import TargetError, check_env, check_main, check_module, check_script
@@ -119,6 +119,7 @@ def _parse(data: dict[str, Any], source: str, *, budget: bool, base: Path | None
         raise r.fail("store.wipes", "a list of times at which the store restarts empty", wipes)
     events = _events(r, data.get("events", []), horizon)
     check_replicas(events, platform, r.fail)
+    check_routing(events, name, r.fail)
     updates = _updates(r, data, horizon)
     if budget:
         check_budget(events, platform, horizon, _update_count(updates, horizon), r.fail)

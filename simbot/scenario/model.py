@@ -25,7 +25,13 @@ EVENT_KINDS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     "pause_before_poll": {"replica": (int, 0), "seconds": ((int, float), REQUIRED)},
     "webhook": {"url": (str, REQUIRED)},
     "telegram_outage": {"seconds": ((int, float), REQUIRED), "status": (int, 429), "retry_after": (int, 5)},
+    # webhook faults (docs/scenarios.md): only on a preset that routes HTTP (platforms/routing.py)
+    "endpoint_errors": {"seconds": ((int, float), REQUIRED), "status": (int, 502), "replica": (int, None)},
+    "routing_lag": {"seconds": ((int, float), REQUIRED)},
+    "slow_handler": {"seconds": ((int, float), REQUIRED), "replica": (int, 0)},
+    "rotate_secret": {},
 }
+WEBHOOK_EVENTS = ("endpoint_errors", "routing_lag", "slow_handler", "rotate_secret")
 
 
 @dataclass(frozen=True)

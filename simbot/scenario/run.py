@@ -15,7 +15,7 @@ from ..sim.process import EntryPoint
 from ..sim.simulation import Simulation
 from ..sim.trace import Trace
 from ..startup import MemoryStore
-from .model import Bot, Event, Scenario
+from .model import WEBHOOK_EVENTS, Bot, Event, Scenario
 from .platform import platform_values as _platform_values
 from .targets import token_env
 
@@ -62,6 +62,10 @@ def build(s: Scenario) -> Simulation:
         sim.at(start, lambda seconds=end - start: sim.record("store_outage", None, seconds=seconds))
     for at in s.store_wipes:
         sim.at(at, lambda: sim.record("store_wipe", None))
+    if service.edge is None and any(e.kind in WEBHOOK_EVENTS for e in s.events):
+        kinds = sorted({e.kind for e in s.events if e.kind in WEBHOOK_EVENTS})
+        raise ValueError(f"events: {', '.join(kinds)} need a platform that routes HTTP to the bot; "
+                         f"{s.platform} routes none")  # fmt: skip
     if not any(e.kind == "start" for e in s.events):
         sim.at(0.0, service.start)
     for event in s.events:
@@ -146,6 +150,10 @@ def _action(sim: Simulation, service: Service, event: Event) -> Callable[[], obj
         "pause_before_poll": lambda: pause(sim.pause_before_next_poll),
         "webhook": lambda: sim.set_webhook(p["url"]),
         "telegram_outage": lambda: sim.telegram_fault(p["seconds"], p.get("status", 429), p.get("retry_after", 5)),
+        "endpoint_errors": lambda: service.endpoint_errors(p["seconds"], p.get("status", 502), p.get("replica")),
+        "routing_lag": lambda: service.routing_lag(p["seconds"]),
+        "slow_handler": lambda: service.slow_handler(p.get("replica", 0), p["seconds"]),
+        "rotate_secret": sim.rotate_secret,
     }
     return actions[event.kind]
 

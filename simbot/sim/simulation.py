@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import gc
+import hashlib
 import itertools
 import logging
 import random
@@ -76,6 +77,7 @@ class Simulation:
         self._scratch: tempfile.TemporaryDirectory[str] | None = None  # made when a bot first touches a file
         self.on_exit: list[Callable[[Instance], None]] = []
         self.handling: dict[Instance, list[int]] = {}  # updates whose dispatch started and has not finished
+        self.on_handled: list[Callable[[Instance, int], None]] = []  # told of each update a bot takes (slow_handler)
         self.shared: dict[str, Any] = {}  # what every instance can reach: a lease store, say
         self._aiogram: tuple[Any, Any] | None = None
         self._calm: Callable[[], None] = lambda: None  # silences the watchdog once the run has caught it
@@ -84,6 +86,7 @@ class Simulation:
         self._output_lines: dict[str, int] = {}
         self._output_tail: dict[str, deque[tuple[float, str, str]]] = {}
         self.edges: dict[str, Callable[[Any], Awaitable[Any]]] = {}  # public host -> a service's edge (webhooks)
+        self._rotations = 0  # rotate_secret events so far: each secret differs
 
     # -- the world ---------------------------------------------------------------
 
@@ -185,6 +188,24 @@ class Simulation:
         self.record("webhook", None, url=url)
         body = urlencode({"url": url}).encode()
         self.fake.receive("POST", f"/bot{self.token}/setWebhook", FORM, body, who="someone else")
+
+    def rotate_secret(self) -> None:
+        """The operator sets the webhook again with another secret_token, through setWebhook's own rules
+        (the 1/s limit, the no-op test): same URL, max_connections and ip_address. A running bot that
+        checks its own secret answers 401/403 until it sets the webhook again itself."""
+        bot = self.fake.bots.get((self.token, False))
+        hook = bot.webhook if bot is not None else None
+        if hook is None:
+            self.record("rotate_secret", None, url="", skipped="no webhook is set")
+            return
+        self._rotations += 1
+        secret = hashlib.sha256(f"simbot-rotate:{self.seed}:{self._rotations}".encode()).hexdigest()[:32]
+        params = {"url": hook.url, "max_connections": str(hook.max_connections), "secret_token": secret}
+        if hook.ip_address:
+            params["ip_address"] = hook.ip_address
+        body = urlencode(params).encode()
+        answer = self.fake.receive("POST", f"/bot{self.token}/setWebhook", FORM, body, who="operator")
+        self.record("rotate_secret", None, url=hook.url, status=answer.status, description=answer.description)
 
     def telegram_fault(self, seconds: float, status: int = 429, retry_after: int = 5) -> None:
         """Telegram answers every request with ``status`` for ``seconds`` from now."""
@@ -465,8 +486,11 @@ def note_handled(update_id: int) -> None:
     """Drivers call this for every update the bot processes: lost and duplicate checks use it."""
     instance = current.get()
     if _running and instance is not None:
-        _running[-1].record("handled", instance.name, update_id=update_id)
-        _running[-1].handling.setdefault(instance, []).append(update_id)
+        sim = _running[-1]
+        sim.record("handled", instance.name, update_id=update_id)
+        sim.handling.setdefault(instance, []).append(update_id)
+        for hook in sim.on_handled:
+            hook(instance, update_id)
 
 
 def note_finished(update_id: int) -> None:
