@@ -134,7 +134,8 @@ def test_the_default_is_every_preset_and_a_failing_simulation_is_an_error(capsys
 
     ran: list[str] = []
 
-    def broken(bot: object, platform: str, seed: int, services: tuple[str, ...] = ()) -> checking.PlatformRun:
+    def broken(bot: object, platform: str, seed: int, services: tuple[str, ...] = (),
+               public_url: str | None = None) -> checking.PlatformRun:
         ran.append(platform)
         return checking.PlatformRun(platform, deploy_scenario(bot, platform, seed), failure="RuntimeError: boom")  # type: ignore[arg-type]
 

@@ -120,11 +120,20 @@ def downtime(h: History, start: float) -> float:
     return total + max(0.0, h.horizon - covered)
 
 
+def _lost_what(uid: int, cut: dict[str, float] | None) -> str:
+    if not cut:
+        return f"update {uid} never reached a live instance"
+    who = ", ".join(f"{name} (gone at {t:g} s)" for name, t in sorted(cut.items(), key=lambda kv: kv[1]))
+    return f"update {uid} was being handled when its process died: {who}; its handler never finished"
+
+
 def updates(h: History, late_after: float = 60.0) -> tuple[Check, Check, dict[str, Any]]:
     """Lost updates (pushed, never handled) and duplicates (handled twice).
 
     "Handled" comes from ``handled`` events, which the drivers record for every update
-    the bot's application processes; a trace without them is judged by deliveries.
+    the bot's application processes; a trace without them is judged by deliveries. An
+    update whose every handling was ``interrupted`` (its process died, SIGKILL or exit,
+    before the framework's dispatch of it returned) was never answered: it is lost too.
     """
     pushed = {e["update_id"]: e["t"] for e in h.trace.of("push") if e["update_id"] is not None}
     fetched: dict[int, list[tuple[float, str]]] = defaultdict(list)
@@ -140,11 +149,16 @@ def updates(h: History, late_after: float = 60.0) -> tuple[Check, Check, dict[st
     # a restart the platform holds past the end leaves updates queued at Telegram (kept 24 h), not lost
     held_from = min([e["t"] for e in h.trace.of("restart_scheduled") if e["t"] + e["delay"] > h.horizon]
                     + [abandoned_after_crash(h)])  # fmt: skip
+    cut: dict[int, dict[str, float]] = defaultdict(dict)  # update -> instance -> when it died handling it
+    for e in h.trace.of("interrupted"):
+        for uid in e["update_ids"]:
+            cut[uid][e["instance"]] = e["t"]
+    finished = {uid for uid, got in received.items() if any(who not in cut.get(uid, {}) for _, who in got)}
     missing = [
-        (uid, t) for uid, t in sorted(pushed.items()) if uid not in received and h.horizon - t > late_after
+        (uid, t) for uid, t in sorted(pushed.items()) if uid not in finished and h.horizon - t > late_after
     ]
     lost = [
-        Violation(t, f"update {uid} never reached a live instance", ())
+        Violation(t, _lost_what(uid, cut.get(uid)), tuple(cut.get(uid, ())))
         for uid, t in missing
         if held_from >= h.horizon or t < held_from - late_after  # a bot had its minute to get it
     ]
@@ -172,6 +186,9 @@ def updates(h: History, late_after: float = 60.0) -> tuple[Check, Check, dict[st
                    1 for uid, got in fetched.items() for _, who in got
                    if handled and who not in {w for _, w in handled.get(uid, [])}),
                "judged_by": "handled" if handled else "delivered"}  # fmt: skip
+    interrupted = sum(1 for uid in cut if uid not in finished)
+    if interrupted:  # only where it happened: other runs' metrics read as before
+        details["lost_in_a_handler"] = interrupted
     details["queued_while_restart_held"] = queued
     lost_check = (Check("lost_updates", None, note=f"{queued} updates still queued: the platform holds or gave up the restart")
                   if queued and not lost else Check("lost_updates", not lost, lost))  # fmt: skip

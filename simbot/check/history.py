@@ -15,7 +15,8 @@ from typing import Any
 from ..sim.trace import Trace
 
 PLATFORM_EVENTS = ("start", "deploy", "cutover", "restart", "crash", "stop", "kill", "signal", "restart_scheduled",
-                   "stray_start", "stray_stop", "pause", "resume", "webhook", "outage", "store_outage", "store_wipe")  # fmt: skip
+                   "stray_start", "stray_stop", "pause", "resume", "webhook", "outage", "store_outage", "store_wipe",
+                   "endpoint_errors", "routing_lag", "slow_handler", "rotate_secret")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

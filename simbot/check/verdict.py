@@ -7,8 +7,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from fake_telegram.core.delivery import CONNECTION_CLOSED
+
 from ..sim.trace import Trace
-from .checkers import Check, downtime, liveness, longest_gap, replies, single_poller, updates
+from .checkers import REPLY_METHODS, Check, downtime, liveness, longest_gap, replies, single_poller, updates
 from .history import History
 from .status import (
     ERROR,
@@ -115,6 +117,8 @@ class Verdict:
         m = self.metrics
         lines.append(f"  downtime {m['downtime']:.3f} s, longest gap {m['longest_gap']:.3f} s, "
                      f"409s {m['conflicts']}, first poll after deploy {m['first_poll_after_deploy']}")  # fmt: skip
+        if "webhook" in m:  # webhook runs only: a polling run's text stays as it was
+            lines.append("  " + webhook_line(m["webhook"]))
         twice = m.get("replies", {}).get("answered_twice", [])
         if twice:
             lines.append(f"  replies: {len(twice)} update(s) answered twice: " + "; ".join(
@@ -129,6 +133,25 @@ class Verdict:
                 if len(items) > limit:
                     lines.append(f"    … and {len(items) - limit} more kinds")
         return "\n".join(lines)
+
+
+def webhook_line(w: dict[str, Any]) -> str:
+    """One line of webhook figures: deaf time, POST outcomes, delivery latency, last_error, pending at the end."""
+    lat = w["latency"]
+    latency = (f"latency n={lat['count']} p50 {lat['p50']:.3f} s p95 {lat['p95']:.3f} s max {lat['max']:.3f} s"
+               if lat["count"] else "latency n=0")  # fmt: skip
+    failed = ", ".join(f"{k}: {v}" for k, v in w["failed"].items()) or "none"
+    if w["last_error"] is None and w["last_error_at_end"] is None:
+        error = "no last_error"
+    else:
+        end = w["last_error_at_end"]
+        error = (f"last_error {w['last_error']!r} ("
+                 + ("still set at the end" if end == w["last_error"] else
+                    "cleared by the end" if end is None else f"at the end {end!r}") + ")")  # fmt: skip
+    pending = "?" if w["pending_at_end"] is None else w["pending_at_end"]
+    return (f"webhook: deaf {w['deaf']:.3f} s, {w['posts']} POSTs, failed {{{failed}}}, {w['dropped']} dropped, "
+            f"{w['aborted']} aborted, {latency}, {error}, pending at the end {pending}, "
+            f"{w['acked_without_reply']} acknowledged without a reply")
 
 
 def judge(trace: Trace, *, liveness_bound: float = 60.0) -> Verdict:
@@ -189,7 +212,8 @@ def metrics(h: History) -> dict[str, Any]:
         starts = [p.start for p in h.polls if p.start >= t and h.born.get(p.instance, -1) >= t]
         after.append(round(min(starts) - t, 6) if starts else None)
     overlap, gap = live_pollers(h, first)
-    extra = {"webhook": webhook_metrics(h, first)} if h.webhook_steps else {}  # polling runs: as before
+    webhook = h.webhook_steps or h.trace.of("webhook_info")
+    extra = {"webhook": webhook_metrics(h, first)} if webhook else {}  # polling runs: as before
     return extra | {
         "overlap": overlap,
         "gap": gap,
@@ -213,6 +237,49 @@ def webhook_metrics(h: History, first: float) -> dict[str, Any]:
         "failed": dict(sorted(failed.items())),
         "dropped": sum(1 for e in steps if e["event"] == "drop"),
         "aborted": sum(1 for e in steps if e["event"] == "abort"),
+        "latency": delivery_latency(h),
+        **last_error(h),
+        "acked_without_reply": acked_without_reply(h),
+    }
+
+
+def acked_without_reply(h: History) -> int:
+    """Updates an instance answered 2xx (Telegram forgets them) that no reply was ever sent for: a handler
+    killed after it started, or one that failed after the ack. Counted as handled by lost_updates, they
+    are the updates a user of a bot that answers every message waited for in vain."""
+    acked = {e["update_id"] for e in h.webhook_steps if e["event"] == "ack"}
+    replied = {r.get("handling") for r in h.requests if r["method"] in REPLY_METHODS and r["status"] == 200}
+    return len(acked - replied)
+
+
+def delivery_latency(h: History) -> dict[str, Any]:
+    """Seconds from an update's creation (its push) to the first 2xx answer to a POST of it: how long
+    a user waited for the bot to get the message. Updates never answered are not in it (``count``)."""
+    pushed = {e["update_id"]: e["t"] for e in h.trace.of("push") if e["update_id"] is not None}
+    acked: dict[int, float] = {}
+    for e in h.webhook_steps:
+        if e["event"] == "ack" and e["update_id"] in pushed:
+            acked.setdefault(e["update_id"], e["t"])
+    waits = sorted(round(t - pushed[u], 6) for u, t in acked.items())
+    if not waits:
+        return {"count": 0, "p50": None, "p95": None, "max": None}
+    return {"count": len(waits), "p50": _rank(waits, 50), "p95": _rank(waits, 95), "max": waits[-1]}
+
+
+def _rank(ordered: list[float], percent: int) -> float:
+    """The nearest-rank percentile: the smallest value with at least ``percent`` % of them at or below it."""
+    return ordered[max(0, -(-len(ordered) * percent // 100) - 1)]
+
+
+def last_error(h: History) -> dict[str, Any]:
+    """The last delivery error getWebhookInfo reported during the run (a clean close is never stored), and
+    the server's own getWebhookInfo at the end: its last_error_message and pending_update_count."""
+    stored = [e["error"] for e in h.webhook_steps if e["event"] == "fail" and e.get("error") != CONNECTION_CLOSED]
+    [info] = h.trace.of("webhook_info")[-1:] or [{}]
+    return {
+        "last_error": stored[-1] if stored else None,
+        "last_error_at_end": info.get("last_error_message"),
+        "pending_at_end": info.get("pending_update_count"),
     }
 
 

@@ -12,9 +12,11 @@ through is wrapped at class level:
 
 The wrapper records the update as *handled* when the framework takes it (before any
 handler runs, so an update whose handler raises is still handled: it reached the bot,
-which is what lost-update checks ask; docs/checkers.md) and marks everything sent while
-handling it with its id (``fake_telegram.handling``), so a reply can be tied to the
-update it answers. A framework imported during the run (a bot imports aiogram inside
+which is what lost-update checks ask; docs/checkers.md), records when the dispatch
+*finished* (returned or raised; not when it was cancelled or its process was killed in
+the middle: then its handler never finished and the user never got its answer), and
+marks everything sent while handling it with its id (``fake_telegram.handling``), so a
+reply can be tied to the update it answers. A framework imported during the run (a bot imports aiogram inside
 its simulated process) is wrapped on import; one never imported costs nothing.
 """
 
@@ -53,8 +55,14 @@ TARGETS: dict[str, tuple[str, str, Callable[[object], int | None]]] = {
 }
 
 
-def wrapped(real: Callable[..., Any], update_at: int, update_id: Callable[[object], int | None], note: Note):  # type: ignore[no-untyped-def]
-    """``real`` that notes its update (argument ``update_at`` after self) and tags what it sends."""
+def _ignore(update_id: int) -> None:
+    pass
+
+
+def wrapped(real: Callable[..., Any], update_at: int, update_id: Callable[[object], int | None], note: Note,  # type: ignore[no-untyped-def]
+            finished: Note = _ignore):  # fmt: skip
+    """``real`` that notes its update (argument ``update_at`` after self), and that it ``finished``, and
+    tags what it sends."""
 
     @functools.wraps(real)
     async def dispatch(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -65,7 +73,13 @@ def wrapped(real: Callable[..., Any], update_at: int, update_id: Callable[[objec
         note(uid)
         token = handling.set(uid)
         try:
-            return await real(self, *args, **kwargs)
+            result = await real(self, *args, **kwargs)
+        except Exception:
+            finished(uid)  # it ran to its end: a handler that raises has been handled
+            raise
+        else:
+            finished(uid)
+            return result
         finally:
             with contextlib.suppress(ValueError):  # a coroutine closed later, from another context
                 handling.reset(token)
@@ -77,8 +91,10 @@ def wrapped(real: Callable[..., Any], update_at: int, update_id: Callable[[objec
 class Instrumentation:
     """The wrapped methods of one run; ``patch`` a module when it is (or gets) imported."""
 
-    def __init__(self, note: Note, targets: dict[str, tuple[str, str, Callable[[object], int | None]]] | None = None):
+    def __init__(self, note: Note, targets: dict[str, tuple[str, str, Callable[[object], int | None]]] | None = None,
+                 finished: Note = _ignore):  # fmt: skip
         self.note = note
+        self.finished = finished
         self.targets = TARGETS if targets is None else targets
         self.undo: list[tuple[type, str, Any]] = []
 
@@ -92,7 +108,7 @@ class Instrumentation:
         if real is None or hasattr(real, "__simbot_real__"):
             return  # not the framework we know, or already wrapped (a run inside a run)
         update_at = 1 if method == "feed_update" else 0  # feed_update(bot, update), process_update(update)
-        setattr(cls, method, wrapped(real, update_at, update_id, self.note))
+        setattr(cls, method, wrapped(real, update_at, update_id, self.note, self.finished))
         self.undo.append((cls, method, real))
 
     def restore(self) -> None:
@@ -136,9 +152,9 @@ class _Patching(importlib.abc.Loader):
 
 
 @contextmanager
-def instrumented(note: Note) -> Iterator[Instrumentation]:
+def instrumented(note: Note, finished: Note = _ignore) -> Iterator[Instrumentation]:
     """Wrap the frameworks' dispatch methods while inside: those imported now, and those imported later."""
-    instrumentation = Instrumentation(note)
+    instrumentation = Instrumentation(note, finished=finished)
     for name in instrumentation.targets:
         module = sys.modules.get(name)
         if module is not None:

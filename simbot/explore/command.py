@@ -13,7 +13,7 @@ from ..scenario import Bot, save, simulate
 from .executors import ChunkLost
 from .fingerprint import WorkerDiffers
 from .search import Exploration, explore, plain_start
-from .strategies import DEFAULT_FAULTS, FAULTS
+from .strategies import DEFAULT_FAULTS, FAULTS, WEBHOOK_FAULTS
 
 
 def bot_from(name: str) -> Bot:
@@ -46,7 +46,7 @@ def command(policy: str | None, platform: str, *, examples: int, seed: int, budg
         bot = resolve(target, None, policy, env)
     except BadInput as exc:
         return _bad("--bot" if exc.argument == "TARGET" else exc.argument, exc.problem)
-    chosen = DEFAULT_FAULTS if faults is None else tuple(f.strip() for f in faults.split(",") if f.strip())
+    chosen = None if faults is None else tuple(f.strip() for f in faults.split(",") if f.strip())
     try:
         report = explore(bot, platform, examples=examples, seed=seed, budget=budget, jobs=jobs, faults=chosen,
                          schedules=schedules, progress=_progress, cluster=cluster,
@@ -142,4 +142,5 @@ SCHEDULES_SAID = {"fifo": "FIFO only", "random": "random (1 example in 4 FIFO)",
 SCHEDULES_HELP = ("the same-instant order each example draws: fifo (asyncio's order only: the search before "
                   "seeded schedules), random or pct (default; one example in four keeps FIFO); a counterexample "
                   "that needs its schedule is written with the fewest deviations from FIFO that still fail")  # fmt: skip
-FAULT_HELP = f"comma-separated faults to draw from (default: {','.join(DEFAULT_FAULTS)}; all: {','.join(FAULTS)})"
+FAULT_HELP = (f"comma-separated faults to draw from (default: {','.join(DEFAULT_FAULTS)}, plus "
+              f"{','.join(WEBHOOK_FAULTS)} for a bot that serves webhooks; all: {','.join(FAULTS)})")  # fmt: skip

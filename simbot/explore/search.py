@@ -30,7 +30,7 @@ from ..scenario import Bot, Event, Scenario, Updates, simulate, to_toml
 from ..sim.schedule import Found, Schedule, shrink
 from ..sim.trace import Trace
 from . import executors
-from .strategies import DEFAULT_FAULTS, horizon_for, scenarios
+from .strategies import DEFAULT_FAULTS, WEBHOOK_EXTRA_FAULTS, WEBHOOK_FAULTS, horizon_for, scenarios
 
 CHUNK = 25
 
@@ -191,13 +191,32 @@ def _judge(scenario: Scenario, deadline: float | None, result: _ChunkResult,
     return verdict
 
 
+def serves_webhooks(trace: Trace) -> bool:
+    """Whether a process of the bot answered a webhook POST with a 2xx (its plain start shows it)."""
+    return any(e.get("event") == "ack" and e.get("instance") is not None for e in trace.of("webhook"))
+
+
+def fault_set(faults: tuple[str, ...] | None, webhook: bool) -> tuple[str, ...]:
+    """The faults a search draws: those asked for, or the defaults (with the webhook faults for a bot
+    that serves webhooks). Webhook faults asked for a bot that polls would never act: refused."""
+    if faults is None:
+        return DEFAULT_FAULTS + (WEBHOOK_FAULTS if webhook else ())
+    web = [f for f in faults if f in WEBHOOK_FAULTS + WEBHOOK_EXTRA_FAULTS]
+    if web and not webhook:
+        raise ValueError(f"faults: {', '.join(web)} act on webhook POSTs, and this bot answered none on a plain "
+                         "start (it polls, or serves nothing the platform routes)")  # fmt: skip
+    return tuple(faults)
+
+
 def explore(bot: Bot, platform: str, *, examples: int = 100, seed: int = 0, budget: float | None = None,
-            jobs: int = 1, faults: tuple[str, ...] = DEFAULT_FAULTS, schedules: str = "pct",
+            jobs: int = 1, faults: tuple[str, ...] | None = None, schedules: str = "pct",
             progress: Callable[[Exploration], None] | None = None, cluster: str | None = None,
             services: tuple[str, ...] = ()) -> Exploration:  # fmt: skip
     """Search up to ``examples`` scenarios (and ``budget`` seconds) for one that fails a checker, each
-    example's same-instant order drawn from ``schedules`` (``fifo``: asyncio's order only)."""
-    scenarios(platform, bot, faults, schedules=schedules, services=services)  # bad arguments fail here, before any process starts
+    example's same-instant order drawn from ``schedules`` (``fifo``: asyncio's order only). ``faults``
+    None: the defaults, plus the webhook faults when the bot's plain start shows it serves webhooks."""
+    asked = DEFAULT_FAULTS if faults is None else tuple(faults)
+    scenarios(platform, bot, asked, schedules=schedules, services=services)  # bad arguments fail here, before any process starts
     if examples < 1:
         raise ValueError(f"examples: expected at least 1, got {examples}")
     if jobs < 1:
@@ -205,11 +224,13 @@ def explore(bot: Bot, platform: str, *, examples: int = 100, seed: int = 0, budg
     executors.check(cluster)
     started = time.time()
     deadline = None if budget is None else started + budget
-    report = Exploration(bot, platform, seed, examples, tuple(faults), schedules)
-    first_run = judge(simulate(plain_start(bot, platform, seed, services)))
+    report = Exploration(bot, platform, seed, examples, asked, schedules)
+    start_trace = simulate(plain_start(bot, platform, seed, services))
+    first_run = judge(start_trace)
     if first_run.status == ERROR:
         report.cannot_start, report.elapsed = first_run, time.time() - started
         return report
+    faults = report.faults = fault_set(faults, serves_webhooks(start_trace))
     sizes = [min(CHUNK, examples - i) for i in range(0, examples, CHUNK)]
     results: dict[int, _ChunkResult] = {}
 

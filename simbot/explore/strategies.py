@@ -18,6 +18,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ..platforms import PRESETS, Platform
+from ..platforms.routing import routing_for
 from ..scenario import Bot, Event, Scenario, Updates
 from ..sim.schedule import Schedule
 
@@ -26,8 +27,16 @@ DEFAULT_FAULTS = ("deploy", "restart", "crash", "pause", "telegram_outage", "lat
 # Outside every policy's stated assumptions (docs/startup.md): a poller nobody controls, and a
 # process frozen between computing a poll and sending it. Ask for them with ``faults``.
 EXTRA_FAULTS = ("stray", "pause_before_poll")
-FAULTS = DEFAULT_FAULTS + EXTRA_FAULTS
-EVENT_FAULTS = ("deploy", "restart", "crash", "pause", "telegram_outage", "stray", "pause_before_poll")
+# A bot that serves webhooks (on a preset that routes HTTP) also gets these by default: the
+# platform's edge failing, a stale routing table, a handler that blocks its process.
+WEBHOOK_FAULTS = ("endpoint_errors", "slow_handler", "routing_lag")
+# The operator re-setting the webhook with another secret deafens a bot that checks a fixed
+# secret until its next deploy, by design: outside a policy's assumptions, like a stray.
+WEBHOOK_EXTRA_FAULTS = ("rotate_secret",)
+FAULTS = DEFAULT_FAULTS + EXTRA_FAULTS + WEBHOOK_FAULTS + WEBHOOK_EXTRA_FAULTS
+# appended, never inserted: a polling bot's list of kinds, and so its draws, stay as they were
+EVENT_FAULTS = ("deploy", "restart", "crash", "pause", "telegram_outage", "stray", "pause_before_poll",
+                *WEBHOOK_FAULTS, *WEBHOOK_EXTRA_FAULTS)  # fmt: skip
 
 FIRST_EVENT = 10.0  # every instance has had time to boot
 STEP = 5.0  # event times are multiples of this: shrunk scenarios read in round numbers
@@ -74,6 +83,9 @@ def scenarios(platform: str, bot: Bot, faults: tuple[str, ...] = DEFAULT_FAULTS,
     if platform not in PRESETS:
         raise ValueError(f"platform: expected one of {', '.join(sorted(PRESETS))}, got {platform!r}")
     preset = PRESETS[platform]
+    web = [k for k in (*WEBHOOK_FAULTS, *WEBHOOK_EXTRA_FAULTS) if k in faults]
+    if web and routing_for(platform) is None:
+        raise ValueError(f"faults: {', '.join(web)} need a preset that routes HTTP to the bot; {platform} routes none")
     kinds = [k for k in EVENT_FAULTS if k in faults]
     if not kinds:
         raise ValueError("faults: expected at least one timeline event (" + ", ".join(EVENT_FAULTS) + ")")
@@ -118,7 +130,15 @@ def _event(kinds: list[str], p: Platform) -> st.SearchStrategy[tuple[int, str, d
                                                   "status": st.sampled_from([429, 502, 500])}),  # fmt: skip
         "stray": st.fixed_dictionaries({"until": st.integers(1, 24).map(lambda k: k * STEP)}),
         "pause_before_poll": st.fixed_dictionaries({"replica": replica, "seconds": st.integers(1, 60).map(float)}),
-    }
+        # webhook faults (docs/explore.md): bursts within a minute keep Telegram's next retry within the
+        # liveness bound; a handler blocked past 30 s (Heroku's router) or 60 s (Telegram) is re-sent
+        "endpoint_errors": st.fixed_dictionaries({"seconds": st.integers(1, 60).map(float),
+                                                  "status": st.sampled_from([502, 503, 500])},
+                                                 optional={"replica": replica} if p.replicas > 1 else None),
+        "slow_handler": st.fixed_dictionaries({"replica": replica, "seconds": st.integers(1, 120).map(float)}),
+        "routing_lag": st.fixed_dictionaries({"seconds": st.integers(1, 60).map(float)}),
+        "rotate_secret": st.just({}),
+    }  # fmt: skip
     return st.sampled_from(kinds).flatmap(
         lambda kind: st.tuples(st.integers(0, 24), st.just(kind), params[kind])
     )

@@ -9,12 +9,18 @@ Telegram only ever sees the edge: the process's answer, or the edge's own 502/50
 nobody is routable, the port is closed, the connection is reset or a proxy timeout
 expires. Everything runs on the run's virtual clock; a choice among several routable
 processes comes from the edge's own seeded PRNG.
+
+A scenario can break the edge itself (docs/scenarios.md, webhook faults): ``endpoint_errors``
+answers POSTs with a 5xx without reaching any process (a failing proxy or health check),
+and ``routing_lag`` freezes the routing table for a while (endpoints that propagate late).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import h11
@@ -32,6 +38,20 @@ LOOPBACK_ONLY = ("127.0.0.1", "localhost", "::1")
 EDGE_ADDRESS = "10.0.255.1"  # where the edge's connections come from (outside every machine of the run)
 
 
+@dataclass(frozen=True, slots=True)
+class Errors:
+    """An ``endpoint_errors`` window: the edge answers ``status`` itself (for one replica's POSTs, or all)."""
+
+    start: float
+    end: float
+    status: int
+    replica: int | None = None
+
+    def hits(self, now: float, replica: int | None) -> bool:
+        """Whether it answers a POST now: ``replica`` None asks for the whole edge's windows."""
+        return self.start <= now < self.end and self.replica == replica
+
+
 class Edge:
     """One service's edge: what the platform tells it (launch, ready, cutover, signal) and the POSTs."""
 
@@ -46,6 +66,8 @@ class Edge:
         self._launched = 0
         self._routed: tuple[str, ...] | None = None  # the routable set last seen, to record its changes
         self._unreachable: set[str] = set()  # instances already recorded as listening on loopback only
+        self.errors: list[Errors] = []  # endpoint_errors windows
+        self.frozen: tuple[tuple[str, ...], float] | None = None  # routing_lag: the table in use, and until when
 
     # -- what the platform tells the edge --------------------------------------------
 
@@ -66,6 +88,31 @@ class Edge:
         target = self.targets.get(instance.name)
         if target is not None and target.signalled_at is None:
             target.signalled_at = self.sim.now()
+
+    # -- faults a scenario injects ------------------------------------------------------
+
+    def fail_for(self, seconds: float, status: int, replica: int | None = None) -> None:
+        """For ``seconds`` from now the edge answers ``status`` to every POST (routed to ``replica``, or all)
+        without reaching a process: a broken proxy, a failing health check. Telegram retries on its ladder."""
+        now = self.sim.now()
+        self.errors.append(Errors(now, now + seconds, status, replica))
+
+    def lag(self, seconds: float) -> tuple[str, ...]:
+        """For ``seconds`` from now the edge routes by the table it has now: whatever the platform does
+        meanwhile (a cutover, a stop signal, a new process listening) reaches it only at the end. A
+        process stopped in the window still gets POSTs, and the platform's 502 (or 503) when its port is
+        closed; one that became routable gets none until the end. Returns the frozen table."""
+        now = self.sim.now()
+        self._refresh()
+        names = tuple(t.name for t in routable(list(self.targets.values()), self.rule, now))
+        self.frozen = (names, now + seconds)
+        return names
+
+    def _failing(self, now: float, replica: int | None) -> Answer | None:
+        for window in self.errors:
+            if window.hits(now, replica):
+                return Answer(window.status, HTTPStatus(window.status).phrase)
+        return None
 
     # -- a POST -------------------------------------------------------------------------
 
@@ -89,11 +136,20 @@ class Edge:
     async def __call__(self, post: Post) -> Outcome:
         now = self.sim.now()
         self._refresh()
-        routed = routable(list(self.targets.values()), self.rule, now)
+        broken = self._failing(now, None) if self.errors else None
+        if broken is not None:
+            return broken  # the whole edge fails: no process is chosen
+        if self.frozen is not None and now < self.frozen[1]:
+            routed = [self.targets[name] for name in self.frozen[0]]  # the stale table, dead processes included
+        else:
+            routed = routable(list(self.targets.values()), self.rule, now)
         self._note_routing([t.name for t in routed])
         target = choose(routed, self.rng)
         if target is None:
             return Answer(*self.rule.no_target)
+        broken = self._failing(now, target.replica) if self.errors else None
+        if broken is not None:
+            return broken  # that replica's proxy fails
         instance = self.instances[target.name]
         machine = str(getattr(instance.process, "host", None) or target.name)
         server = self.sim.loop.ports.listening((machine, self.rule.port))

@@ -51,11 +51,14 @@ class Service:
             sim.publish(rule.public_url, self.edge)
         self.env = {**(rule.env() if rule is not None else {}), **(env or {})}  # the user's own env wins
         self.generation = 0
+        self.versions: dict[int, tuple[EntryPoint, dict[str, str]]] = {}  # generation -> a deploy's new version
         self.slots: list[Slot] = []
         self.stopping: set[str] = set()  # instances the platform itself is stopping
         self._when_gone: dict[str, object] = {}  # what to do once a stopped instance is gone
         self._launches: dict[str, int] = {}  # processes started per name, so every name is unique
         self._containers = 0  # containers made for "per_replica" hosts: bot.c1, bot.c2 …
+        self._replica_of: dict[str, int] = {}  # process name -> its replica (slow_handler)
+        self._slow: dict[int, float] = {}  # replica -> seconds its next handled update blocks the process
         sim.on_exit.append(self._exited)
 
     # -- naming and spawning ---------------------------------------------------------
@@ -88,8 +91,10 @@ class Service:
     def _launch(self, slot: Slot) -> Instance:
         name = self._instance_name(slot)
         slot.host = host = self._host(slot, name)
-        instance = self.sim.spawn(name, self.entry, env=self.env, host=host)
+        entry, env = self.versions.get(slot.generation, (self.entry, self.env))
+        instance = self.sim.spawn(name, entry, env=env, host=host)
         slot.instance = instance
+        self._replica_of[name] = slot.index
         if self.edge is not None:
             # a rollout's new process waits for its cutover (preboot); a crash's restart just boots
             self.edge.launched(instance, slot.index, replaces=slot.replaces is not None and not slot.restart_times)
@@ -112,9 +117,16 @@ class Service:
         for slot in self.slots:
             self._launch(slot)
 
-    def deploy(self) -> None:
-        """Roll out a new generation, one replica at a time, in the platform's order."""
+    def deploy(self, entry: EntryPoint | None = None, env: dict[str, str] | None = None) -> None:
+        """Roll out a new generation, one replica at a time, in the platform's order. ``entry``/``env``: a new
+        version (another program, variables added to the environment), kept by this generation and every
+        later one until the next version; without them the same program is deployed again."""
         self.generation += 1
+        if entry is not None or env:
+            base_entry, base_env = self.versions.get(self.generation - 1, (self.entry, self.env))
+            self.versions[self.generation] = (entry or base_entry, {**base_env, **(env or {})})
+        elif self.generation - 1 in self.versions:
+            self.versions[self.generation] = self.versions[self.generation - 1]
         self.sim.record("deploy", None, generation=self.generation, order=self.platform.order)
         self._roll(0, self.generation)
 
@@ -197,6 +209,41 @@ class Service:
         if instance is not None and instance.alive:
             self.sim.record("crash", instance.name, code=code)
             instance.kill(code)
+
+    # -- webhook faults (docs/scenarios.md) ------------------------------------------
+
+    def _web_edge(self, kind: str) -> Edge:
+        if self.edge is None:  # scenario files refuse this up front (limits.check_routing)
+            raise ValueError(f"{kind}: {self.platform.name} routes no HTTP to the bot (a worker, a laptop)")
+        return self.edge
+
+    def endpoint_errors(self, seconds: float, status: int, replica: int | None = None) -> None:
+        """The platform's edge answers Telegram's POSTs with ``status`` for ``seconds``, reaching no process."""
+        edge = self._web_edge("endpoint_errors")
+        self.sim.record("endpoint_errors", None, seconds=seconds, status=status,
+                        **({} if replica is None else {"replica": replica}))  # fmt: skip
+        edge.fail_for(seconds, status, replica)
+
+    def routing_lag(self, seconds: float) -> None:
+        """The edge keeps its current routing table for ``seconds`` (edge.py ``Edge.lag``)."""
+        routed = self._web_edge("routing_lag").lag(seconds)
+        self.sim.record("routing_lag", None, seconds=seconds, to=list(routed))
+
+    def slow_handler(self, index: int, seconds: float) -> None:
+        """The next update a process of replica ``index`` handles blocks that process's loop for ``seconds``,
+        as a sync call in a handler does (``Instance.busy``, the same as ``time.sleep`` in async code)."""
+        self._web_edge("slow_handler")
+        self.sim.record("slow_handler_armed", None, replica=index, seconds=seconds)
+        if not self._slow and self._handling not in self.sim.on_handled:
+            self.sim.on_handled.append(self._handling)
+        self._slow[index] = seconds
+
+    def _handling(self, instance: Instance, update_id: int) -> None:
+        index = self._replica_of.get(instance.name)
+        seconds = self._slow.pop(index, None) if index is not None else None
+        if seconds is not None:
+            self.sim.record("slow_handler", instance.name, seconds=seconds, update_id=update_id)
+            instance.busy(seconds)
 
     # -- exits and restarts ----------------------------------------------------------
 

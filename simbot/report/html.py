@@ -22,7 +22,8 @@ PHASES = ("waiting", "backoff", "booting", "stopping", "paused", "polling")  # w
 PLATFORM_MARKS = {"start": "▶", "deploy": "D", "restart": "R", "cutover": "⇄", "scale": "N", "stop": "S", "kill": "K",
                   "crash": "C", "exit": "X", "pause": "P", "resume": "▷", "stray_start": "+", "stray_stop": "−",
                   "restart_scheduled": "r", "stays_down": "↓", "gave_up": "G", "webhook": "W", "outage": "O",
-                  "deadlock": "!", "watchdog": "!", "finding": "!"}  # fmt: skip
+                  "deadlock": "!", "watchdog": "!", "finding": "!",
+                  "endpoint_errors": "E", "routing_lag": "L", "slow_handler": "H", "rotate_secret": "T"}  # fmt: skip
 SKIP_KEYS = {"t", "kind", "instance"}
 CSS = """
 body{font:13px/1.4 system-ui,sans-serif;margin:16px;color:#222}

@@ -23,9 +23,11 @@ from ..check.history import History
 from ..sim.trace import Trace
 
 EVENT_MARKS = {"deploy": "D", "restart": "R", "stop": "S", "kill": "K", "crash": "C", "exit": "X", "pause": "P",
-               "stray_start": "+", "stray_stop": "-"}  # fmt: skip
+               "stray_start": "+", "stray_stop": "-",
+               # webhook faults (docs/scenarios.md): edge errors, routing lag, a handler blocking, a secret rotated
+               "endpoint_errors": "E", "routing_lag": "L", "slow_handler": "H", "rotate_secret": "T"}  # fmt: skip
 PRIORITY = " .~bpsw=!"  # a later character wins a bucket
-EVENT_PRIORITY = "X-+CPSKRD"  # platform lane: a later character wins a column (a deploy is never hidden by an exit)
+EVENT_PRIORITY = "X-+ELHTCPSKRD"  # platform lane: a later character wins a column (a deploy is never hidden by an exit)
 
 
 LEGEND = (
@@ -37,6 +39,9 @@ LEGEND = (
 
 WEBHOOK_LEGEND = (
     "\n        w receives webhook POSTs (answers 2xx)   webhook lane: - set  ! a POST failed (edge error, refusal, timeout)"
+)
+WEBHOOK_FAULT_LEGEND = (
+    "\n        webhook faults: E edge answers 5xx  L routing lag  H a handler blocks its process  T secret rotated"
 )
 
 
@@ -80,7 +85,8 @@ def timeline(trace: Trace, width: int = 90, *, legend: bool = True, settle_bound
         lines.append("kicks (a getUpdates or setWebhook that ended another instance's poll):")
         lines += [f"  {k}" for k in kicked]
     if legend:
-        lines.append(LEGEND + (WEBHOOK_LEGEND if h.webhook_steps else ""))
+        faulted = any(trace.of(kind) for kind in ("endpoint_errors", "routing_lag", "slow_handler", "rotate_secret"))
+        lines.append(LEGEND + (WEBHOOK_LEGEND if h.webhook_steps else "") + (WEBHOOK_FAULT_LEGEND if faulted else ""))
     return "\n".join(lines)
 
 

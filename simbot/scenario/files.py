@@ -21,7 +21,7 @@ from ..check.status import STATUSES as _UPPER
 from ..platforms import PRESETS, Platform
 from ..sim.schedule import PCT_STEPS, STRATEGIES, Schedule
 from ..startup.params import MAX_SECONDS, ParamError, plain
-from .limits import MAX_UPDATE_TIMES, check_budget, check_event_param, check_replicas
+from .limits import MAX_UPDATE_TIMES, check_budget, check_event_param, check_replicas, check_routing
 from .model import EVENT_KINDS, OUTCOMES, REQUIRED, SERVICES, Bot, Event, Scenario, Updates
 from .platform import checked_platform, checked_public_url, overridable
 from .targets import TargetError, check_env, check_main, check_module, check_script
@@ -119,6 +119,7 @@ def _parse(data: dict[str, Any], source: str, *, budget: bool, base: Path | None
         raise r.fail("store.wipes", "a list of times at which the store restarts empty", wipes)
     events = _events(r, data.get("events", []), horizon)
     check_replicas(events, platform, r.fail)
+    check_routing(events, name, r.fail)
     updates = _updates(r, data, horizon)
     if budget:
         check_budget(events, platform, horizon, _update_count(updates, horizon), r.fail)
@@ -288,10 +289,13 @@ def _events(r: _Reader, raw: Any, horizon: float) -> tuple[Event, ...]:
             if name not in spec:
                 allowed = ", ".join(["at", "kind", *spec])
                 raise r.fail(f"{key}.{name}", f"a parameter of a {kind!r} event ({allowed})")
-            try:
-                check_event_param(kind, name, value, f"{key}.{name}", at, horizon)
-            except ParamError as exc:
-                raise r.param(exc) from None
+            if kind == "deploy":
+                value = _version(r, f"{key}.{name}", name, value)
+            else:
+                try:
+                    check_event_param(kind, name, value, f"{key}.{name}", at, horizon)
+                except ParamError as exc:
+                    raise r.param(exc) from None
             params[name] = value
         for name, (_, default) in spec.items():
             if default is REQUIRED and name not in params:
@@ -307,8 +311,21 @@ def _events(r: _Reader, raw: Any, horizon: float) -> tuple[Event, ...]:
     return tuple(events)
 
 
+def _version(r: _Reader, key: str, name: str, value: Any) -> Any:
+    """A deploy's new version: ``script`` (relative to this file, like bot.script) and ``env`` (added to
+    the bot's own for the new generation's processes)."""
+    try:
+        if name == "script":
+            if not isinstance(value, str):
+                raise TargetError(f"the new version's script, a path relative to this file, got {value!r}")
+            return str(check_script(value, r.base))
+        return check_env(value)
+    except TargetError as exc:
+        raise r.fail(key, str(exc)) from None
+
+
 def _updates(r: _Reader, data: dict[str, Any], horizon: float) -> Updates:
-    table = r.table(data, "updates", {"every", "start", "at"})
+    table = r.table(data, "updates", {"every", "start", "at", "chats"})
     every = table.get("every")
     at = table.get("at", [])
     if not isinstance(at, list):
@@ -319,7 +336,17 @@ def _updates(r: _Reader, data: dict[str, Any], horizon: float) -> Updates:
         every=None if every is None else r.number(every, "updates.every", low=0.001, high=horizon),
         start=r.number(table.get("start", 5.0), "updates.start", high=horizon),
         at=tuple(r.number(t, f"updates.at[{i}]", high=horizon) for i, t in enumerate(at)),
+        chats=_chats(r, table.get("chats", 1)),
     )
+
+
+MAX_CHATS = 1000
+
+
+def _chats(r: _Reader, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CHATS:
+        raise r.fail("updates.chats", f"a whole number of chats from 1 to {MAX_CHATS}", value)
+    return value
 
 
 MAX_DEVIATIONS = 100_000  # a random run of the reference deploy records ~90; far more is not a schedule
@@ -461,7 +488,9 @@ def to_toml(s: Scenario, base: Path | None = None) -> str:
     data["updates"] = {"start": s.updates.start, "at": list(s.updates.at)}
     if s.updates.every is not None:
         data["updates"]["every"] = s.updates.every
-    data["events"] = [{"at": e.at, "kind": e.kind, **e.params} for e in s.events]
+    if s.updates.chats != 1:
+        data["updates"]["chats"] = s.updates.chats
+    data["events"] = [{"at": e.at, "kind": e.kind, **_relative(e.params, base)} for e in s.events]
     if s.expect:
         data["expect"] = dict(s.expect)
     if not s.schedule.fifo:  # a FIFO scenario's file is what it was before schedules existed
@@ -469,6 +498,13 @@ def to_toml(s: Scenario, base: Path | None = None) -> str:
     if s.services:
         data["services"] = dict.fromkeys(s.services, True)
     return tomli_w.dumps(data)
+
+
+def _relative(params: dict[str, Any], base: Path | None) -> dict[str, Any]:
+    """A deploy's ``script`` written as ``bot.script`` is: relative to ``base`` when there is one."""
+    if "script" in params and base is not None:
+        return {**params, "script": Path(os.path.relpath(params["script"], os.path.abspath(base))).as_posix()}
+    return params
 
 
 def _schedule_table(schedule: Schedule) -> dict[str, Any]:

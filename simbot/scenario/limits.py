@@ -15,7 +15,7 @@ from typing import Any
 
 from ..platforms import Platform
 from ..startup.params import EXIT_CODE, PERIOD, SECONDS, ParamError, Range, typed
-from .model import Event
+from .model import WEBHOOK_EVENTS, Event
 from .platform import MAX_REPLICAS
 
 MAX_EVENTS = 1_000
@@ -25,9 +25,11 @@ COST_PER_UPDATE = 2e-3
 COST_PER_INSTANCE_SECOND = 100e-6
 COST_PER_LAUNCH = 10e-3
 OUTAGE_STATUSES = (429, 500, 502, 503, 504)  # what Telegram (or the proxy in front of it) answers when it is down
+ENDPOINT_STATUSES = (500, 502, 503, 504)  # what a failing platform edge or proxy answers in the bot's place
 
 # event kind -> parameter -> (annotation, range); the defaults live in model.EVENT_KINDS
 EVENT_PARAMS: dict[str, dict[str, tuple[Any, Range | None]]] = {
+    "deploy": {"script": (str, None), "env": (dict[str, str], None)},  # checked as bot.script/bot.env (files.py)
     "crash": {"replica": (int, Range(0, MAX_REPLICAS - 1)), "code": (int, EXIT_CODE)},
     "scale": {"replicas": (int, Range(0, MAX_REPLICAS))},
     "stray": {"until": (float, SECONDS), "entry": (str, None), "name": (str, None),
@@ -37,6 +39,10 @@ EVENT_PARAMS: dict[str, dict[str, tuple[Any, Range | None]]] = {
     "webhook": {"url": (str, None)},
     "telegram_outage": {"seconds": (float, PERIOD), "status": (int, Range(429, 599)),
                         "retry_after": (int, Range(1, 3600))},
+    "endpoint_errors": {"seconds": (float, PERIOD), "status": (int, Range(500, 599)),
+                        "replica": (int, Range(0, MAX_REPLICAS - 1))},
+    "routing_lag": {"seconds": (float, PERIOD)},
+    "slow_handler": {"seconds": (float, PERIOD), "replica": (int, Range(0, MAX_REPLICAS - 1))},
 }  # fmt: skip
 
 
@@ -46,6 +52,9 @@ def check_event_param(kind: str, name: str, value: Any, key: str, at: float, hor
     typed(value, hint, key, bounds)
     if kind == "telegram_outage" and name == "status" and value not in OUTAGE_STATUSES:
         raise ParamError(key, f"a status Telegram answers when it is down ({', '.join(map(str, OUTAGE_STATUSES))})",
+                         value)  # fmt: skip
+    if kind == "endpoint_errors" and name == "status" and value not in ENDPOINT_STATUSES:
+        raise ParamError(key, f"a status a failing edge or proxy answers ({', '.join(map(str, ENDPOINT_STATUSES))})",
                          value)  # fmt: skip
     if name == "until" and not at <= value <= horizon:
         raise ParamError(key, f"a time from the event's ({at:g} s) to the horizon ({horizon:g} s)", value)
@@ -70,13 +79,28 @@ def check_replicas(events: tuple[Event, ...], platform: Platform, source_fail: A
             count = platform.replicas
         elif event.kind == "scale":
             count = event.params["replicas"]
-        elif event.kind in ("crash", "pause", "pause_before_poll") or (event.kind == "stray" and "replica" in event.params):
+        elif event.kind in ("crash", "pause", "pause_before_poll", "slow_handler") or (
+                event.kind in ("stray", "endpoint_errors") and "replica" in event.params):
             replica = event.params.get("replica", 0)
             if replica >= count:
                 now = (f"{count} replica{'s' if count != 1 else ''} (0 .. {count - 1})" if count
                        else "no replica (not started yet, or scaled to 0)")  # fmt: skip
                 raise source_fail(f"events[{i}].replica",
                                   f"a replica that exists at {event.at:g} s: there is {now} then", replica)  # fmt: skip
+
+
+def check_routing(events: tuple[Event, ...], preset: str, source_fail: Any) -> None:
+    """A webhook fault needs a platform that routes HTTP to the bot (``platforms/routing.py``): on a
+    worker or a laptop nobody POSTs, so the event would silently do nothing."""
+    from ..platforms.routing import ROUTING
+
+    if preset in ROUTING:
+        return
+    for i, event in enumerate(events):
+        if event.kind in WEBHOOK_EVENTS:
+            raise source_fail(f"events[{i}].kind", f"an event this platform can have: {preset} routes no HTTP to the "
+                                                   f"bot (no webhook POSTs), so {event.kind!r} would do nothing; "
+                                                   f"presets with routing: {', '.join(ROUTING)}", event.kind)  # fmt: skip
 
 
 def check_budget(events: tuple[Event, ...], platform: Platform, horizon: float, updates: int, fail: Any) -> None:

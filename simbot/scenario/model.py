@@ -15,7 +15,7 @@ SERVICES = ("redis",)  # [services] NAME = true: a shared service every process 
 REQUIRED = object()
 EVENT_KINDS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     "start": {},
-    "deploy": {},
+    "deploy": {"script": (str, None), "env": (dict, None)},  # a new version: its script, its added env
     "restart": {},
     "crash": {"replica": (int, 0), "code": (int, 137)},
     "scale": {"replicas": (int, REQUIRED)},
@@ -25,7 +25,13 @@ EVENT_KINDS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     "pause_before_poll": {"replica": (int, 0), "seconds": ((int, float), REQUIRED)},
     "webhook": {"url": (str, REQUIRED)},
     "telegram_outage": {"seconds": ((int, float), REQUIRED), "status": (int, 429), "retry_after": (int, 5)},
+    # webhook faults (docs/scenarios.md): only on a preset that routes HTTP (platforms/routing.py)
+    "endpoint_errors": {"seconds": ((int, float), REQUIRED), "status": (int, 502), "replica": (int, None)},
+    "routing_lag": {"seconds": ((int, float), REQUIRED)},
+    "slow_handler": {"seconds": ((int, float), REQUIRED), "replica": (int, 0)},
+    "rotate_secret": {},
 }
+WEBHOOK_EVENTS = ("endpoint_errors", "routing_lag", "slow_handler", "rotate_secret")
 
 
 @dataclass(frozen=True)
@@ -71,11 +77,13 @@ TARGET_KEYS = ("policy", "startup", "entry", "script", "module", "main")
 
 @dataclass(frozen=True)
 class Updates:
-    """Updates pushed during the run: every ``every`` seconds from ``start``, plus ``at``."""
+    """Updates pushed during the run: every ``every`` seconds from ``start``, plus ``at``, from ``chats``
+    private chats in turn."""
 
     every: float | None = None
     start: float = 5.0
     at: tuple[float, ...] = ()
+    chats: int = 1  # the k-th update (in time order) comes from chat 1000 + k mod chats: per-chat webhook queues
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from ..sim.process import EntryPoint
 from ..sim.simulation import Simulation
 from ..sim.trace import Trace
 from ..startup import MemoryStore
-from .model import Bot, Event, Scenario
+from .model import WEBHOOK_EVENTS, Bot, Event, Scenario
 from .platform import platform_values as _platform_values
 from .targets import token_env
 
@@ -62,6 +62,10 @@ def build(s: Scenario) -> Simulation:
         sim.at(start, lambda seconds=end - start: sim.record("store_outage", None, seconds=seconds))
     for at in s.store_wipes:
         sim.at(at, lambda: sim.record("store_wipe", None))
+    if service.edge is None and any(e.kind in WEBHOOK_EVENTS for e in s.events):
+        kinds = sorted({e.kind for e in s.events if e.kind in WEBHOOK_EVENTS})
+        raise ValueError(f"events: {', '.join(kinds)} need a platform that routes HTTP to the bot; "
+                         f"{s.platform} routes none")  # fmt: skip
     if not any(e.kind == "start" for e in s.events):
         sim.at(0.0, service.start)
     for event in s.events:
@@ -79,8 +83,9 @@ def build(s: Scenario) -> Simulation:
         while t < s.horizon:
             times.add(round(t, 6))
             t += s.updates.every
-    for t in sorted(times):
-        sim.at(t, lambda: sim.push(message_update("hello", date=int(sim.epoch + sim.now()))))
+    for k, t in enumerate(sorted(times)):
+        chat = 1000 + k % s.updates.chats
+        sim.at(t, lambda chat=chat: sim.push(message_update("hello", chat_id=chat, date=int(sim.epoch + sim.now()))))
     return sim
 
 
@@ -115,6 +120,14 @@ def foreign_tokens(sim: Simulation) -> list[str]:
     return list(dict.fromkeys(e.token for e in sim.fake.log.entries if e.token is not None and e.token != sim.token))
 
 
+def version(p: dict[str, object]) -> tuple[EntryPoint | None, dict[str, str] | None]:
+    """A deploy event's new version: its script's entry point and the env it adds (None: the same)."""
+    script = p.get("script")
+    entry = entry_point(Bot(script=script)) if isinstance(script, str) else None
+    env = p.get("env")
+    return entry, (dict(env) if isinstance(env, dict) else None)  # type: ignore[return-value]
+
+
 def _action(sim: Simulation, service: Service, event: Event) -> Callable[[], object]:
     p = event.params
 
@@ -129,7 +142,7 @@ def _action(sim: Simulation, service: Service, event: Event) -> Callable[[], obj
 
     actions: dict[str, Callable[[], object]] = {
         "start": service.start,
-        "deploy": service.deploy,
+        "deploy": lambda: service.deploy(*version(p)),
         "restart": service.restart,
         "crash": lambda: service.crash(p.get("replica", 0), p.get("code", 137)),
         "scale": lambda: service.scale(p["replicas"]),
@@ -137,6 +150,10 @@ def _action(sim: Simulation, service: Service, event: Event) -> Callable[[], obj
         "pause_before_poll": lambda: pause(sim.pause_before_next_poll),
         "webhook": lambda: sim.set_webhook(p["url"]),
         "telegram_outage": lambda: sim.telegram_fault(p["seconds"], p.get("status", 429), p.get("retry_after", 5)),
+        "endpoint_errors": lambda: service.endpoint_errors(p["seconds"], p.get("status", 502), p.get("replica")),
+        "routing_lag": lambda: service.routing_lag(p["seconds"]),
+        "slow_handler": lambda: service.slow_handler(p.get("replica", 0), p["seconds"]),
+        "rotate_secret": sim.rotate_secret,
     }
     return actions[event.kind]
 

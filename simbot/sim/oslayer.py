@@ -14,6 +14,9 @@ the run's own machinery is never affected:
   give the shared virtual loop, with that process's own closed/unset state;
 - ``asyncio.all_tasks``: only the calling process's tasks (``asyncio.run`` cancels what
   ``all_tasks`` lists at its end: never another instance's);
+- ``os.urandom`` (and ``random.SystemRandom``, ``secrets``, ``uuid.uuid4``, which draw from it): bytes
+  from the process's own PRNG, seeded by the run's seed and the process's pid, so a bot that draws
+  a fresh webhook secret per start gets a different one per process and the same ones on every run;
 - ``asyncio.set_event_loop_policy`` from a process (``uvloop.install()`` calls it) is noted as the
   process's and changes nothing else; ``uvloop.run`` and ``uvloop.new_event_loop`` run the
   process on the virtual loop (see ``uvloop_patched``): uvloop's C loop would read the real
@@ -27,6 +30,7 @@ import asyncio.tasks
 import atexit
 import errno
 import os
+import random
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -37,6 +41,7 @@ from . import greenproc
 _real_getpid = os.getpid
 _real_getppid = os.getppid
 _real_kill = os.kill
+_real_urandom = os.urandom
 _real_all_tasks = asyncio.tasks.all_tasks
 
 
@@ -116,6 +121,19 @@ def installed(simulation: Any) -> Iterator[None]:
             return real_getsignal(signum)
         return process.handlers.get(signum, _default_disposition(signum))
 
+    entropy: dict[int, random.Random] = {}  # pid -> that process's source of "random" bytes
+
+    def urandom(size: int, /) -> bytes:
+        process = greenproc.current_process()
+        if process is None:
+            return _real_urandom(size)
+        if size < 0:
+            raise ValueError("negative argument not allowed")
+        rng = entropy.get(process.pid)
+        if rng is None:
+            rng = entropy[process.pid] = random.Random(f"{simulation.seed}:urandom:{process.pid}")
+        return rng.randbytes(size)
+
     def register(func: Callable[..., object], /, *args: Any, **kwargs: Any) -> Callable[..., object]:
         process = greenproc.current_process()
         if process is None:
@@ -151,6 +169,7 @@ def installed(simulation: Any) -> Iterator[None]:
     with ExitStack() as stack:
         for owner, name, value in (
             (os, "getpid", getpid), (os, "getppid", getppid), (os, "kill", kill),
+            (os, "urandom", urandom), (random, "_urandom", urandom),
             (signal, "signal", set_handler), (signal, "getsignal", get_handler),
             (atexit, "register", register), (atexit, "unregister", unregister),
             (asyncio.tasks, "all_tasks", all_tasks), (asyncio, "all_tasks", all_tasks),

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import gc
+import hashlib
 import itertools
 import logging
 import random
@@ -75,6 +76,8 @@ class Simulation:
         self._hosts: dict[str, Path] = {}
         self._scratch: tempfile.TemporaryDirectory[str] | None = None  # made when a bot first touches a file
         self.on_exit: list[Callable[[Instance], None]] = []
+        self.handling: dict[Instance, list[int]] = {}  # updates whose dispatch started and has not finished
+        self.on_handled: list[Callable[[Instance, int], None]] = []  # told of each update a bot takes (slow_handler)
         self.shared: dict[str, Any] = {}  # what every instance can reach: a lease store, say
         self._aiogram: tuple[Any, Any] | None = None
         self._calm: Callable[[], None] = lambda: None  # silences the watchdog once the run has caught it
@@ -83,6 +86,7 @@ class Simulation:
         self._output_lines: dict[str, int] = {}
         self._output_tail: dict[str, deque[tuple[float, str, str]]] = {}
         self.edges: dict[str, Callable[[Any], Awaitable[Any]]] = {}  # public host -> a service's edge (webhooks)
+        self._rotations = 0  # rotate_secret events so far: each secret differs
 
     # -- the world ---------------------------------------------------------------
 
@@ -127,6 +131,9 @@ class Simulation:
             return  # stopped by the end of the run, not by anything in it
         if instance.crash is not None:
             self.record("uncaught", instance.name, **instance.crash)
+        cut = self.handling.pop(instance, None)
+        if cut:  # killed, or exited, in the middle of these updates' handlers: they never finished
+            self.record("interrupted", instance.name, update_ids=sorted(set(cut)))
         self.record("exit", instance.name, code=instance.exit_code)
         for listener in self.on_exit:
             listener(instance)
@@ -182,6 +189,24 @@ class Simulation:
         body = urlencode({"url": url}).encode()
         self.fake.receive("POST", f"/bot{self.token}/setWebhook", FORM, body, who="someone else")
 
+    def rotate_secret(self) -> None:
+        """The operator sets the webhook again with another secret_token, through setWebhook's own rules
+        (the 1/s limit, the no-op test): same URL, max_connections and ip_address. A running bot that
+        checks its own secret answers 401/403 until it sets the webhook again itself."""
+        bot = self.fake.bots.get((self.token, False))
+        hook = bot.webhook if bot is not None else None
+        if hook is None:
+            self.record("rotate_secret", None, url="", skipped="no webhook is set")
+            return
+        self._rotations += 1
+        secret = hashlib.sha256(f"simbot-rotate:{self.seed}:{self._rotations}".encode()).hexdigest()[:32]
+        params = {"url": hook.url, "max_connections": str(hook.max_connections), "secret_token": secret}
+        if hook.ip_address:
+            params["ip_address"] = hook.ip_address
+        body = urlencode(params).encode()
+        answer = self.fake.receive("POST", f"/bot{self.token}/setWebhook", FORM, body, who="operator")
+        self.record("rotate_secret", None, url=hook.url, status=answer.status, description=answer.description)
+
     def telegram_fault(self, seconds: float, status: int = 429, retry_after: int = 5) -> None:
         """Telegram answers every request with ``status`` for ``seconds`` from now."""
         from fake_telegram import Fault
@@ -229,10 +254,24 @@ class Simulation:
             if picker is not None and (picker.picks or picker.ignored):  # FIFO runs stay byte-identical
                 ignored = {"ignored": [list(i) for i in picker.ignored]} if picker.ignored else {}
                 self.record("schedule", None, picks=[list(p) for p in picker.picks], **ignored)
+            self._record_webhook_info()
             trace = self.trace()  # before teardown: nothing after the horizon belongs to the run
             self._calm()  # teardown is not the run: past its budget, the hard stop still ends it
             self._stop_everything()
         return trace
+
+    def _record_webhook_info(self) -> None:
+        """What getWebhookInfo says at the end (url, pending_update_count, last_error_*), for runs that
+        publish a service and set a webhook or had a POST: the metrics read the server's own figures.
+        Other runs record nothing here and stay byte-identical."""
+        bot = self.fake.bots.get((self.token, False))
+        if bot is None or self.fake.deliver is None or (bot.webhook is None and bot.webhook_error is None
+                                                        and not self.fake.log.webhook):  # fmt: skip
+            return
+        date, message = bot.webhook_error if bot.webhook_error is not None else (None, None)
+        self.record("webhook_info", None, url=bot.webhook.url if bot.webhook else "",
+                    pending_update_count=bot.queue.pending(bot.unix()), last_error_date=date,
+                    last_error_message=message)  # fmt: skip
 
     def trace(self) -> Trace:
         meta = {"seed": self.seed, "horizon": self.horizon, "ended_by": self.ended_by}
@@ -250,7 +289,7 @@ class Simulation:
             _running.append(self)
             stack.callback(_running.remove, self)
             stack.enter_context(routed_to(self.wire, self.loop))
-            stack.enter_context(instrumented(note_handled))  # handled updates, from the frameworks themselves
+            stack.enter_context(instrumented(note_handled, note_finished))  # handled updates, from the frameworks
             stack.callback(self._unpatch_aiogram)
             self._calm = stack.enter_context(armed(self.watchdog))
             stack.enter_context(sealed(self.loop))
@@ -447,7 +486,20 @@ def note_handled(update_id: int) -> None:
     """Drivers call this for every update the bot processes: lost and duplicate checks use it."""
     instance = current.get()
     if _running and instance is not None:
-        _running[-1].record("handled", instance.name, update_id=update_id)
+        sim = _running[-1]
+        sim.record("handled", instance.name, update_id=update_id)
+        sim.handling.setdefault(instance, []).append(update_id)
+        for hook in sim.on_handled:
+            hook(instance, update_id)
+
+
+def note_finished(update_id: int) -> None:
+    """The dispatch of an update returned or raised: its handler ran to its end."""
+    instance = current.get()
+    if _running and instance is not None:
+        open_ = _running[-1].handling.get(instance)
+        if open_ and update_id in open_:
+            open_.remove(update_id)
 
 
 @contextmanager
