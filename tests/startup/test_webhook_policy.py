@@ -28,7 +28,8 @@ import tests.startup.webhook_mutants  # noqa: F401  aiogram imported at collecti
 
 ROOT = Path(__file__).parents[2]
 POLICIES = {"ptb": "webhook", "aiogram": "aiogram-webhook"}
-EXPLORE_EXAMPLES = 4  # per preset and framework in the suite; the hand runs (docs/startup.md) used 200
+EXPLORE_EXAMPLES = 4  # per preset and framework in the suite: a regression guard; the hand runs used 200 (docs/startup.md),
+# which with the webhook faults find the slow-handler duplicate of scenarios/webhook-policy-slow-handler-*.toml
 
 
 def mutant(name: str, framework: str) -> Bot:
