@@ -93,7 +93,7 @@ def typed(value: Any, hint: Any, key: str, bounds: Range | None = None) -> Any:
         return typed(value, inner, key, bounds)
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
-            raise ParamError(key, "a list of seconds", value)
+            raise ParamError(key, "a list of names" if args and args[0] is str else "a list of seconds", value)
         if len(args) == 2 and args[1] is not Ellipsis and len(value) != 2:
             raise ParamError(key, "[low, high] in seconds", value)
         inner = args[0]

@@ -120,7 +120,8 @@ def test_each_policy_parameter_of_the_wrong_type_is_refused(policy: str, field: 
     message = bad(MINIMAL.replace('policy = "naive"', f'policy = "{policy}"\nparams = {{ {field} = {shown} }}'))
     assert f"<scenario>: bot.params.{field}: expected " in message and f"got {value!r}" in message
     expected = message.split(": expected ")[1]
-    assert expected.startswith(("a number", "an integer", "true or false", "one of", "a non-empty string")), expected
+    assert expected.startswith(("a number", "an integer", "true or false", "one of", "a non-empty string",
+                                "a list of names")), expected  # fmt: skip
 
 
 def test_policies_refuse_bad_parameters_outside_scenario_files_too():
