@@ -28,11 +28,13 @@ DEFAULT_FAULTS = ("deploy", "restart", "crash", "pause", "telegram_outage", "lat
 # process frozen between computing a poll and sending it. Ask for them with ``faults``.
 EXTRA_FAULTS = ("stray", "pause_before_poll")
 # A bot that serves webhooks (on a preset that routes HTTP) also gets these by default: the
-# platform's edge failing, a stale routing table, a handler that blocks its process.
-WEBHOOK_FAULTS = ("endpoint_errors", "slow_handler", "routing_lag")
-# The operator re-setting the webhook with another secret deafens a bot that checks a fixed
-# secret until its next deploy, by design: outside a policy's assumptions, like a stray.
-WEBHOOK_EXTRA_FAULTS = ("rotate_secret",)
+# platform's edge failing and a stale routing table, the platform's doing and the weather.
+WEBHOOK_FAULTS = ("endpoint_errors", "routing_lag")
+# Outside a start-up policy's assumptions, asked for with ``faults``: a handler that blocks its
+# process's loop past Telegram's 60 s (the bot's own code: a re-sent update can reach another
+# instance, and only idempotent handlers or a shared store absorb that, docs/startup.md), and
+# the operator re-setting the webhook with another secret (deafens a fixed-secret bot by design).
+WEBHOOK_EXTRA_FAULTS = ("slow_handler", "rotate_secret")
 FAULTS = DEFAULT_FAULTS + EXTRA_FAULTS + WEBHOOK_FAULTS + WEBHOOK_EXTRA_FAULTS
 # appended, never inserted: a polling bot's list of kinds, and so its draws, stay as they were
 EVENT_FAULTS = ("deploy", "restart", "crash", "pause", "telegram_outage", "stray", "pause_before_poll",

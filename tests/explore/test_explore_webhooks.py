@@ -72,7 +72,8 @@ def test_the_default_faults_grow_only_for_a_bot_that_serves_webhooks():
     assert fault_set(None, webhook=False) == DEFAULT_FAULTS
     assert fault_set(None, webhook=True) == DEFAULT_FAULTS + WEBHOOK_FAULTS
     assert fault_set(("deploy", "rotate_secret"), webhook=True) == ("deploy", "rotate_secret")
-    with pytest.raises(ValueError, match="faults: rotate_secret act on webhook POSTs, and this bot answered none"):
+    assert "slow_handler" not in fault_set(None, webhook=True)  # the bot's own code: asked for, not assumed
+    with pytest.raises(ValueError, match="faults: slow_handler, rotate_secret act on webhook POSTs, and this bot answered none"):
         fault_set(("deploy", *WEBHOOK_EXTRA_FAULTS), webhook=False)
     with pytest.raises(ValueError, match="faults: endpoint_errors need a preset that routes HTTP to the bot; render_worker"):
         scenarios("render_worker", Bot(policy="naive"), ("deploy", "endpoint_errors"))
