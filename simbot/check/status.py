@@ -163,6 +163,9 @@ def never_polled(h: History) -> str | None:
     stuck = {e["instance"]: e for e in h.trace.of("deadlock")}
     unreachable = {e["instance"]: e for e in h.trace.of("unreachable")}
     wrong_port = {e["instance"]: e for e in h.trace.of("wrong_port")}
+    took: dict[str, set[int]] = {}
+    for e in h.trace.of("handled"):
+        took.setdefault(e["instance"], set()).add(e["update_id"])
     reasons: dict[str, list[str]] = {}
     for name in h.instances:
         if name in raised:
@@ -176,6 +179,9 @@ def never_polled(h: History) -> str | None:
             e = wrong_port[name]
             why = (f"listened on port {', '.join(map(str, e.get('ports') or []))}, but the platform forwards to "
                    f"PORT={e.get('port')}: listen on int(os.environ['PORT'])")  # fmt: skip
+        elif name in took:
+            why = (f"took {len(took[name])} update(s) (handled events) but answered no webhook POST with a 2xx "
+                   f"(its POSTs got {_failures([e for e in h.webhook_steps if e['event'] == 'fail' and e.get('instance') == name])})")
         elif name in h.died:
             code = h.exit_codes.get(name)
             why = f"was stopped by the platform (exit {code})" if name in caused else f"exited {code}"
@@ -207,6 +213,15 @@ def _webhook_elsewhere(h: History) -> str | None:
             f"so no update was delivered ({len(failed)} failed POST(s)). The platform gives the service's address "
             f"in WEBHOOK_URL; if {host} is your app's own address, run with --public-url https://{host} "
             "(a scenario file: platform.public_url)")
+
+
+def _failures(fails: list[dict[str, Any]]) -> str:
+    """``503 ×8, Read timeout expired ×1``: how the POSTs to an instance ended."""
+    counts: dict[str, int] = {}
+    for e in fails:
+        what = str(e.get("status") or e.get("error") or "no answer")
+        counts[what] = counts.get(what, 0) + 1
+    return ", ".join(f"{what} ×{n}" for what, n in counts.items()) or "no POST failed: none was answered"
 
 
 def _host(url: str) -> str:

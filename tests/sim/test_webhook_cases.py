@@ -87,3 +87,13 @@ def test_w9_an_update_acknowledged_by_the_killed_instance_never_gets_its_reply()
     assert [v.what for v in verdict.checks["lost_updates"].violations] == [
         f"update {late} was being handled when its process died: bot.v1 (gone at 60.5 s); its handler never finished"]
     assert verdict.metrics["updates"]["lost_in_a_handler"] == 1
+
+
+def test_w8_behind_herokus_router_the_error_says_the_bot_took_updates_but_answered_none_in_time():
+    """A 70 s handler without background handling: every POST ends in the router's 503 at 30 s. The
+    bot is up and handling, so the reason must not say it was still booting."""
+    pytest.importorskip("aiogram")
+    verdict = judge(case("webhook-slow-handler-aiogram-heroku_web_preboot"))
+    assert verdict.status == "ERROR"
+    assert "bot.v1 took 1 update(s) (handled events) but answered no webhook POST with a 2xx (its POSTs got 503 ×" in verdict.reason
+    assert "booting" not in verdict.reason
