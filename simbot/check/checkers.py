@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,8 +123,8 @@ def downtime(h: History, start: float) -> float:
 def _lost_what(uid: int, cut: dict[str, float] | None) -> str:
     if not cut:
         return f"update {uid} never reached a live instance"
-    who = ", ".join(f"{name} (gone at {t:g} s)" for name, t in sorted(cut.items(), key=lambda kv: kv[1]))
-    return f"update {uid} was being handled when its process died: {who}; its handler never finished"
+    who = ", ".join(f"{name} (ended at {t:g} s)" for name, t in sorted(cut.items(), key=lambda kv: kv[1]))
+    return f"update {uid} was taken but its handling never finished before its process ended: {who}"
 
 
 def updates(h: History, late_after: float = 60.0) -> tuple[Check, Check, dict[str, Any]]:
@@ -149,19 +149,23 @@ def updates(h: History, late_after: float = 60.0) -> tuple[Check, Check, dict[st
     # a restart the platform holds past the end leaves updates queued at Telegram (kept 24 h), not lost
     held_from = min([e["t"] for e in h.trace.of("restart_scheduled") if e["t"] + e["delay"] > h.horizon]
                     + [abandoned_after_crash(h)])  # fmt: skip
-    cut: dict[int, dict[str, float]] = defaultdict(dict)  # update -> instance -> when it died handling it
+    cut: dict[int, dict[str, float]] = defaultdict(dict)  # update -> instance -> when it ended, mid-handling
+    cuts: Counter[tuple[int, str]] = Counter()  # (update, instance) -> handlings that never finished
     for e in h.trace.of("interrupted"):
         for uid in e["update_ids"]:
             cut[uid][e["instance"]] = e["t"]
-    finished = {uid for uid, got in received.items() if any(who not in cut.get(uid, {}) for _, who in got)}
-    missing = [
-        (uid, t) for uid, t in sorted(pushed.items()) if uid not in finished and h.horizon - t > late_after
-    ]
+            cuts[uid, e["instance"]] += 1
+    if cuts:  # an update is finished if some instance took it more often than it was cut off in it
+        took = Counter((uid, who) for uid, got in received.items() for _, who in got)
+        finished = {uid for (uid, who), n in took.items() if n > cuts[uid, who]}
+    else:
+        finished = set(received)
+    missing = [(uid, t) for uid, t in sorted(pushed.items()) if uid not in finished and h.horizon - t > late_after]
     lost = [
         Violation(t, _lost_what(uid, cut.get(uid)), tuple(cut.get(uid, ())))
         for uid, t in missing
-        if held_from >= h.horizon or t < held_from - late_after  # a bot had its minute to get it
-    ]
+        if uid in cut or held_from >= h.horizon or t < held_from - late_after  # a bot had its minute to get it
+    ]  # an update cut off in a handler was taken from Telegram: never "still queued" there
     queued = len(missing) - len(lost)
     duplicates, after_kill, after_fault = [], [], []
     seen = {a["update_id"]: a for a in replies(h)["answered_twice"]}  # what the user saw of a duplicate
@@ -186,7 +190,7 @@ def updates(h: History, late_after: float = 60.0) -> tuple[Check, Check, dict[st
                    1 for uid, got in fetched.items() for _, who in got
                    if handled and who not in {w for _, w in handled.get(uid, [])}),
                "judged_by": "handled" if handled else "delivered"}  # fmt: skip
-    interrupted = sum(1 for uid in cut if uid not in finished)
+    interrupted = sum(1 for v in lost if v.instances)
     if interrupted:  # only where it happened: other runs' metrics read as before
         details["lost_in_a_handler"] = interrupted
     details["queued_while_restart_held"] = queued

@@ -133,7 +133,7 @@ class Simulation:
             self.record("uncaught", instance.name, **instance.crash)
         cut = self.handling.pop(instance, None)
         if cut:  # killed, or exited, in the middle of these updates' handlers: they never finished
-            self.record("interrupted", instance.name, update_ids=sorted(set(cut)))
+            self.record("interrupted", instance.name, update_ids=sorted(cut))  # one per unfinished handling
         self.record("exit", instance.name, code=instance.exit_code)
         for listener in self.on_exit:
             listener(instance)

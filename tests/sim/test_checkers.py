@@ -136,6 +136,25 @@ def test_lost_and_duplicated_updates_and_sigkill_explained_duplicates_apart():
     assert (updates["lost"], updates["duplicates"], updates["duplicates_after_sigkill"]) == (2, 1, 1)
 
 
+def test_an_update_whose_every_handling_was_cut_off_is_lost_and_one_finished_handling_is_enough():
+    """``interrupted``: a process ended while its framework's dispatch of these updates still ran."""
+    b = Builder().spawn(0, "a").spawn(0, "b")
+    for uid, t in ((1, 1.0), (2, 2.0), (3, 3.0)):
+        b.event(t, "push", None, update_id=uid)
+    for t in range(0, 300, 10):
+        b.poll(t, "b", until=t + 10)
+    b.event(5, "handled", "a", update_id=1)  # cut off: lost
+    b.event(5, "handled", "a", update_id=2)  # finished once by a ...
+    b.event(70, "handled", "a", update_id=2)  # ... and cut off in its second handling: not lost
+    b.event(6, "handled", "a", update_id=3)  # cut off in a, finished by b: not lost
+    b.event(9, "handled", "b", update_id=3)
+    b.event(80, "interrupted", "a", update_ids=[1, 2, 3]).exit(80, "a", code=137)
+    verdict = judge(b.trace(300))
+    assert [v.what for v in verdict.checks["lost_updates"].violations] == [
+        "update 1 was taken but its handling never finished before its process ended: a (ended at 80 s)"]
+    assert verdict.metrics["updates"]["lost_in_a_handler"] == 1
+
+
 def test_an_answer_to_a_client_that_already_gave_up_was_not_received():
     b = Builder().spawn(0, "a").event(1, "push", None, update_id=9)
     b.poll(0, "a", until=2, update_ids=(9,), abandoned_at=1.5)

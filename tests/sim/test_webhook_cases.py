@@ -85,7 +85,7 @@ def test_w9_an_update_acknowledged_by_the_killed_instance_never_gets_its_reply()
     verdict = judge(t)
     assert verdict.metrics["webhook"]["acked_without_reply"] == 1 and verdict.status == "FAIL"
     assert [v.what for v in verdict.checks["lost_updates"].violations] == [
-        f"update {late} was being handled when its process died: bot.v1 (gone at 60.5 s); its handler never finished"]
+        f"update {late} was taken but its handling never finished before its process ended: bot.v1 (ended at 60.5 s)"]
     assert verdict.metrics["updates"]["lost_in_a_handler"] == 1
 
 
