@@ -199,14 +199,18 @@ def never_polled(h: History) -> str | None:
 def _webhook_elsewhere(h: History) -> str | None:
     """The webhook points at a host that is not the service's (the bot's own production domain, usually):
     Telegram cannot resolve it in the run, so nothing was delivered, whatever the bot did."""
-    set_ = [r for r in h.requests if r["method"] == "setWebhook" and r.get("status") == 200
-            and (r.get("params") or {}).get("url")]  # fmt: skip
-    pushed_after = set_ and any(e["t"] >= set_[0]["t"] for e in h.trace.of("push"))
+    changes = [r for r in h.requests if r["method"] in ("setWebhook", "deleteWebhook") and r.get("status") == 200]
+    last = changes[-1] if changes else None
+    url = str((last.get("params") or {}).get("url") or "") if last is not None else ""
+    if last is None or last["method"] != "setWebhook" or not url or last["instance"] not in h.born:
+        return None  # the bot's own webhook, still set at the end, or another reason applies
+    pushed_after = any(e["t"] >= last["t"] for e in h.trace.of("push"))
     if pushed_after and not h.webhook_steps:  # with an address, the fake would have tried to deliver
-        return (f"the bot set a webhook ({_shown(set_[0]['params']['url'])}) but this platform routes no HTTP to it "
+        return (f"the bot set a webhook ({_shown(url)}) but this platform routes no HTTP to it "
                 "(a worker service): no update was delivered. Webhook bots run on the web presets")
-    failed = [e for e in h.webhook_steps if e["event"] == "fail" and str(e.get("error") or "").startswith(UNRESOLVED)]
-    if not failed:
+    failed = [e for e in h.webhook_steps if e["event"] == "fail" and e["t"] >= last["t"]
+              and str(e.get("error") or "").startswith(UNRESOLVED)]  # fmt: skip
+    if not failed or _host(str(failed[0].get("url") or "")) != _host(url):
         return None
     host = _host(str(failed[0].get("url") or ""))
     return (f"the bot set its webhook to a host this run does not have ({host}): Telegram could not resolve it, "
