@@ -76,10 +76,21 @@ def checked_public_url(url: Any, preset: str, where: str) -> str:
 
     if routing_for(preset) is None:
         raise ParamError(where, f"no public URL: {preset} routes no HTTP to the bot (a worker); a web preset", url)
-    parts = urlsplit(url) if isinstance(url, str) else None
-    if parts is None or parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") or parts.query:
-        raise ParamError(where, "the service's https address without a path, e.g. https://my-bot.onrender.com", url)
-    return f"https://{parts.netloc}"
+    expected = "the service's https address without a path, e.g. https://my-bot.onrender.com"
+    try:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        port = parts.port if parts is not None else None
+    except ValueError:  # a port that is not a number, or out of range
+        raise ParamError(where, expected, url) from None
+    if (parts is None or parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/")
+            or parts.query or parts.fragment or "?" in url or "#" in url or "@" in parts.netloc):  # fmt: skip
+        raise ParamError(where, expected, url)
+    if port not in (None, 443, 80, 88, 8443):
+        raise ParamError(where, "a webhook port Telegram posts to: 443, 80, 88 or 8443", url)
+    host = parts.hostname.lower()
+    if host == "api.telegram.org":
+        raise ParamError(where, "the bot's own address, not the Bot API's", url)
+    return f"https://{host}" + (f":{port}" if port not in (None, 443) else "")
 
 
 def _check_backoff(table: Any) -> None:

@@ -70,6 +70,9 @@ def test_a_rich_scenario_round_trips():
         (MINIMAL.replace('preset = "render_worker"', 'preset = "render_worker"\npublic_url = "https://a.b"'), "platform.public_url: expected no public URL: render_worker routes no HTTP to the bot"),
         (MINIMAL.replace('preset = "render_worker"', 'preset = "render_web"\npublic_url = "https://a.b/hook"'), "platform.public_url: expected the service's https address without a path"),
         (MINIMAL.replace('preset = "render_worker"', 'preset = "render_web"\npublic_url = 5'), "platform.public_url: expected the service's https address"),
+        (MINIMAL.replace('preset = "render_worker"', 'preset = "render_web"\npublic_url = "https://u:pw@a.b"'), "platform.public_url: expected the service's https address"),
+        (MINIMAL.replace('preset = "render_worker"', 'preset = "render_web"\npublic_url = "https://a.b:8080"'), "platform.public_url: expected a webhook port Telegram posts to: 443, 80, 88 or 8443"),
+        (MINIMAL.replace('preset = "render_worker"', 'preset = "render_web"\npublic_url = "https://api.telegram.org"'), "platform.public_url: expected the bot's own address, not the Bot API's"),
     ],
 )  # fmt: skip
 def test_bad_files_get_an_error_naming_the_key_and_what_was_expected(text: str, message: str):
