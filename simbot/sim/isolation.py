@@ -109,7 +109,9 @@ class Isolation:
                 isolation.on_log_record(record)
 
         logging.Logger.callHandlers = also_to_the_trace  # type: ignore[method-assign]
-        self._restore_loggers = loggers.install(lambda: self.active.loggers if self.active is not None else None)
+        self._restore_loggers = loggers.install(lambda: self.active.loggers if self.active is not None else None,
+                                                lambda filename: self.active is not None
+                                                and in_project(filename, self.active.root))  # fmt: skip
         self._saved.append((logging.Formatter, "formatException", logging.Formatter.formatException))
         logging.Formatter.formatException = _formatted_once(logging.Formatter.formatException)  # type: ignore[method-assign]
 

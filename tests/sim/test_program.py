@@ -311,3 +311,16 @@ def test_a_named_logger_s_level_handlers_and_disabled_are_the_calling_process_s_
         assert quiet.count("from its own logger") == 1  # its handler only, not the other process's too
     assert (lib.level, lib.disabled, list(lib.handlers), lib.propagate) == before
     assert logging.getLogger("simbot_test.own").handlers == []  # created by a process: new for the harness
+
+
+def test_a_librarys_import_time_logger_set_up_is_the_same_for_every_process_and_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed package is imported once and shared: the set-up its module body does (a NullHandler,
+    a level, propagate) holds for every process, whichever imported it first, and for later runs."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "libs"))
+    monkeypatch.delitem(sys.modules, "logging_lib", raising=False)
+    for _ in range(2):
+        _, records = run(("a", script("imports_lib.py"), {}), ("b", script("imports_lib.py"), {}), horizon=5)
+        assert [line for _, line in lines(records, "a")] == ["['NullHandler'] 20 False"]
+        assert [line for _, line in lines(records, "b")] == ["['NullHandler'] 20 False"]
+    installed = logging.getLogger("simbot_test.installed")
+    assert [type(h).__name__ for h in installed.handlers] == ["NullHandler"] and not installed.propagate
