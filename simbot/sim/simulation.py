@@ -300,6 +300,7 @@ class Simulation:
             self._patch_aiogram()
             stack.enter_context(self._capturing_logs())
             stack.enter_context(warnings.catch_warnings())
+            _fresh_warnings()
             # PTB 22's own RetryAfter.__init__ reads ``retry_after`` (telegram/error.py:235), so every 429
             # warns from PTB's line, not the bot's. Opting in with PTB_TIMEDELTA instead would hand the
             # bot's own code a timedelta where production gives it an int: silence just this one.
@@ -480,6 +481,25 @@ class Simulation:
 
 
 _running: list[Simulation] = []
+
+
+def _fresh_warnings() -> None:
+    """Warnings as a fresh interpreter has them, whatever the harness set (pytest records them, ``-W
+    error`` raises them): Python's default filters, each location's "once" starting anew with the
+    run, and a warning shown on the stderr of whoever raised it, so it is in the trace alike under
+    pytest, the CLI or a worker (aiogram's "Detected slow response" from a simulated process).
+    ``catch_warnings`` around the run puts the harness's back."""
+    warnings.resetwarnings()  # then the defaults, last first: each goes in front
+    for category in (ResourceWarning, ImportWarning, PendingDeprecationWarning, DeprecationWarning):
+        warnings.filterwarnings("ignore", category=category)
+    warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+    warnings.showwarning = warnings._showwarning_orig  # type: ignore[attr-defined]
+    warnings._showwarnmsg_impl = _show_on_stderr  # type: ignore[attr-defined]
+
+
+def _show_on_stderr(message: warnings.WarningMessage) -> None:
+    with contextlib.suppress(OSError):
+        sys.stderr.write(warnings._formatwarnmsg(message))  # type: ignore[attr-defined]
 
 
 def note_handled(update_id: int) -> None:

@@ -324,3 +324,18 @@ def test_a_librarys_import_time_logger_set_up_is_the_same_for_every_process_and_
         assert [line for _, line in lines(records, "b")] == ["['NullHandler'] 20 False"]
     installed = logging.getLogger("simbot_test.installed")
     assert [type(h).__name__ for h in installed.handlers] == ["NullHandler"] and not installed.propagate
+
+
+@pytest.mark.parametrize("harness", ["error", "always", "ignore"])
+def test_a_warning_is_printed_on_the_processs_stderr_as_a_fresh_interpreter_would_whatever_the_harness(harness: str) -> None:
+    """pytest records warnings, ``-W error`` raises them: a simulated process must see Python's defaults
+    (shown once per location, on its own stderr), or its trace depends on who runs it."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter(harness)
+        for _ in range(2):  # and the next run shows it again: "once" starts anew with each run
+            _, records = run(("p", script("warns.py"), {}), horizon=5)
+            printed = [line for _, line in lines(records, "p")]
+            assert printed == ["warns.py:6: RuntimeWarning: careful",
+                               '  warnings.warn("careful", RuntimeWarning, stacklevel=1)']  # fmt: skip
