@@ -180,8 +180,9 @@ def never_polled(h: History) -> str | None:
             why = (f"listened on port {', '.join(map(str, e.get('ports') or []))}, but the platform forwards to "
                    f"PORT={e.get('port')}: listen on int(os.environ['PORT'])")  # fmt: skip
         elif name in took:
+            fails = [e for e in h.webhook_steps if e["event"] == "fail" and e.get("instance") == name]
             why = (f"took {len(took[name])} update(s) (handled events) but answered no webhook POST with a 2xx "
-                   f"(its POSTs got {_failures([e for e in h.webhook_steps if e['event'] == 'fail' and e.get('instance') == name])})")
+                   f"(its POSTs got {_failures(fails)})")  # fmt: skip
         elif name in h.died:
             code = h.exit_codes.get(name)
             why = f"was stopped by the platform (exit {code})" if name in caused else f"exited {code}"
@@ -208,11 +209,11 @@ def _webhook_elsewhere(h: History) -> str | None:
     if pushed_after and not h.webhook_steps:  # with an address, the fake would have tried to deliver
         return (f"the bot set a webhook ({_shown(url)}) but this platform routes no HTTP to it "
                 "(a worker service): no update was delivered. Webhook bots run on the web presets")
+    host = _host(url)
     failed = [e for e in h.webhook_steps if e["event"] == "fail" and e["t"] >= last["t"]
               and str(e.get("error") or "").startswith(UNRESOLVED)]  # fmt: skip
-    if not failed or _host(str(failed[0].get("url") or "")) != _host(url):
+    if not failed or _host(str(failed[0].get("url") or "")) != host:
         return None
-    host = _host(str(failed[0].get("url") or ""))
     return (f"the bot set its webhook to a host this run does not have ({host}): Telegram could not resolve it, "
             f"so no update was delivered ({len(failed)} failed POST(s)). The platform gives the service's address "
             f"in WEBHOOK_URL; if {host} is your app's own address, run with --public-url https://{host} "

@@ -245,8 +245,8 @@ def webhook_metrics(h: History, first: float) -> dict[str, Any]:
 
 def acked_without_reply(h: History) -> int:
     """Updates an instance answered 2xx (Telegram forgets them) that no reply was ever sent for: a handler
-    killed after it started, or one that failed after the ack. Counted as handled by lost_updates, they
-    are the updates a user of a bot that answers every message waited for in vain."""
+    killed after it started (lost_updates counts those as lost too), or one that failed after the ack
+    (handled, for lost_updates): what a user of a bot that answers every message waited for in vain."""
     acked = {e["update_id"] for e in h.webhook_steps if e["event"] == "ack"}
     replied = {r.get("handling") for r in h.requests if r["method"] in REPLY_METHODS and r["status"] == 200}
     return len(acked - replied)

@@ -16,8 +16,9 @@ which is what lost-update checks ask; docs/checkers.md), records when the dispat
 *finished* (returned or raised; not when it was cancelled or its process was killed in
 the middle: then its handler never finished and the user never got its answer), and
 marks everything sent while handling it with its id (``fake_telegram.handling``), so a
-reply can be tied to the update it answers. A framework imported during the run (a bot imports aiogram inside
-its simulated process) is wrapped on import; one never imported costs nothing.
+reply can be tied to the update it answers. A framework imported during the run (a bot
+imports aiogram inside its simulated process) is wrapped on import; one never imported
+costs nothing.
 """
 
 from __future__ import annotations
@@ -77,12 +78,11 @@ def wrapped(real: Callable[..., Any], update_at: int, update_id: Callable[[objec
         except Exception:
             finished(uid)  # it ran to its end: a handler that raises has been handled
             raise
-        else:
-            finished(uid)
-            return result
         finally:
             with contextlib.suppress(ValueError):  # a coroutine closed later, from another context
                 handling.reset(token)
+        finished(uid)
+        return result
 
     dispatch.__simbot_real__ = real  # type: ignore[attr-defined]
     return dispatch

@@ -20,6 +20,7 @@ from collections import Counter
 from typing import Any
 
 from ..check.history import History
+from ..scenario.model import WEBHOOK_EVENTS
 from ..sim.trace import Trace
 
 EVENT_MARKS = {"deploy": "D", "restart": "R", "stop": "S", "kill": "K", "crash": "C", "exit": "X", "pause": "P",
@@ -85,7 +86,7 @@ def timeline(trace: Trace, width: int = 90, *, legend: bool = True, settle_bound
         lines.append("kicks (a getUpdates or setWebhook that ended another instance's poll):")
         lines += [f"  {k}" for k in kicked]
     if legend:
-        faulted = any(trace.of(kind) for kind in ("endpoint_errors", "routing_lag", "slow_handler", "rotate_secret"))
+        faulted = any(trace.of(kind) for kind in WEBHOOK_EVENTS)
         lines.append(LEGEND + (WEBHOOK_LEGEND if h.webhook_steps else "") + (WEBHOOK_FAULT_LEGEND if faulted else ""))
     return "\n".join(lines)
 

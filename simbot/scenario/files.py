@@ -475,7 +475,7 @@ def to_toml(s: Scenario, base: Path | None = None) -> str:
         data["platform"]["public_url"] = s.public_url
     bot: dict[str, Any] = {k: getattr(s.bot, k) for k in BOT_KEYS if getattr(s.bot, k) is not None}
     if s.bot.script is not None and base is not None:
-        bot["script"] = Path(os.path.relpath(s.bot.script, os.path.abspath(base))).as_posix()
+        bot["script"] = _relative_to(s.bot.script, base)
     if s.bot.params:
         bot["params"] = s.bot.params
     if s.bot.env:
@@ -503,8 +503,12 @@ def to_toml(s: Scenario, base: Path | None = None) -> str:
 def _relative(params: dict[str, Any], base: Path | None) -> dict[str, Any]:
     """A deploy's ``script`` written as ``bot.script`` is: relative to ``base`` when there is one."""
     if "script" in params and base is not None:
-        return {**params, "script": Path(os.path.relpath(params["script"], os.path.abspath(base))).as_posix()}
+        return {**params, "script": _relative_to(params["script"], base)}
     return params
+
+
+def _relative_to(script: str, base: Path) -> str:
+    return Path(os.path.relpath(script, os.path.abspath(base))).as_posix()
 
 
 def _schedule_table(schedule: Schedule) -> dict[str, Any]:

@@ -45,6 +45,7 @@ class ProcessLoggers:
         self.states: dict[logging.Logger, dict[str, Any]] = {}
         self.asked: set[logging.Logger] = set()
 
+
 # attribute -> (how a process copies the logger's own value, the value a new Logger starts with)
 _ATTRIBUTES: dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]] = {
     "level": (lambda v: v, lambda: logging.NOTSET),
